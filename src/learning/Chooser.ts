@@ -1,0 +1,58 @@
+/**
+ * The seam between generation and the learner: generation lists candidate configurations (arms),
+ * the learner picks one and logs the decision. Contract shared by src/generation and src/learning.
+ */
+export type ArmSource = 'learned' | 'template' | 'default' | 'llm';
+
+/** A context is (tenant, language, framework); slugs as in DESIGN.md. */
+export interface LearningContext {
+  tenant: string;
+  language: string;
+  framework: string;
+}
+
+export interface ArmCandidate {
+  /** sha256 (64 hex) of the configuration bytes; shown as the first 12 characters */
+  hash: string;
+  source: ArmSource;
+  config: string;
+  dockerfile?: string | null;
+  /** where it came from, for people: "learned from acme/app pipeline 31", "template node-express" */
+  label: string;
+  /** seed-000 facts, when known */
+  stagesCount?: number;
+  lastDurationS?: number | null;
+}
+
+export interface ArmConfidence {
+  /** posterior mean probability of success */
+  mean: number;
+  /** 90 % credible interval */
+  low: number;
+  high: number;
+  /** effective (discounted) number of observed runs */
+  runs: number;
+}
+
+export interface Choice {
+  arm: ArmCandidate;
+  /** null when nothing was logged (e.g. no store available) */
+  decisionId: string | null;
+  policy: string;
+  kind: 'explore' | 'exploit' | 'forced';
+  /** the policy's probability of choosing this arm */
+  probability: number;
+  confidence: ArmConfidence | null;
+}
+
+export interface ChooseOptions {
+  policy?: string;
+  /** a user forced this arm (e.g. `--framework` picked a single template); logged as `forced` */
+  forcedHash?: string;
+  /** caller-provided id for the decision (e.g. the proposal), otherwise generated */
+  decisionId?: string;
+}
+
+export interface Chooser {
+  choose(context: LearningContext, arms: ArmCandidate[], options?: ChooseOptions): Promise<Choice>;
+}
