@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import * as core from './migrations/0001_core.js';
+import * as learning from './migrations/0002_learning.js';
+import * as vectors from './migrations/0003_vectors.js';
+import * as commands from './migrations/0004_commands.js';
+
+/** Hand-listed and frozen in time: append, never edit a released one. Names sort in apply order. */
+export const migrations: Record<string, Migration> = {
+  '0001_core': core,
+  '0002_learning': learning,
+  '0003_vectors': vectors,
+  '0004_commands': commands,
+};

@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, sql } from 'kysely';
+import { PostgresJSDialect } from 'kysely-postgres-js';
+import postgres from 'postgres';
+import { errorMessage, UserFacingError } from '../errors.js';
+import { acquireDataDirLock } from './DataDirLock.js';
+import type { Database, Db } from './database.js';
+import { migrations } from './migrations.js';
+import { SerialPGliteDialect } from './SerialPGliteDialect.js';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface Store {
+  db: Db;
+  kind: StoreKind;
+  /** where the data lives, without credentials */
+  description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  /** who holds the embedded store's lock, shown to a second process */
+  command?: string;
+  /** postgres pool size */
+  maxConnections?: number;
+}
+
+/**
+ * postgres.js JSON-encodes strings bound to json/jsonb and returns int8 as strings; PGlite does
+ * neither. These types make both drivers behave alike (node-stack.md §10.6–7).
+ */
+function postgresJsOptions(max: number): postgres.Options<Record<string, postgres.PostgresType>> {
+  return {
+    max,
+    onnotice: () => {},
+    connect_timeout: 10,
+    transform: { undefined: null },
+    types: {
+      json: {
+        to: 114,
+        from: [114, 3802],
+        serialize: (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x)),
+        parse: (x: string) => JSON.parse(x),
+      },
+      int8: {
+        to: 20,
+        from: [20],
+        serialize: (x: unknown) => String(x),
+        parse: (x: string) => Number(x),
+      },
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+export function openPostgres(url: string, maxConnections = 10): Store {
+  const client = postgres(url, postgresJsOptions(maxConnections));
+  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
+  return { db, kind: 'postgres', description: redactUrl(url), close: () => db.destroy() };
+}
+
+/** PGlite in memory (`memory://`) or in a directory; the caller holds any lock. */
+export async function openPGlite(dataDirOrMemory: string): Promise<Store> {
+  const pglite = await PGlite.create(dataDirOrMemory);
+  const db = new Kysely<Database>({ dialect: new SerialPGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    description: dataDirOrMemory,
+    close: async () => {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}
+
+/** PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR under an exclusive lock. */
+export async function openDatabase(options: OpenOptions): Promise<Store> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections);
+  const release = acquireDataDirLock(options.dataDir, options.command ?? 'pipeline-learner');
+  try {
+    const store = await openPGlite(join(options.dataDir, 'pglite'));
+    return {
+      ...store,
+      close: async () => {
+        try {
+          await store.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw new UserFacingError(`could not open the embedded store in ${options.dataDir}: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * Applies pending migrations. Kysely's Postgres adapter takes a transaction-scoped advisory lock,
+ * so concurrent processes on one server apply them one at a time.
+ */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new UserFacingError(
+      `database migration ${failed?.migrationName ?? ''} failed: ${errorMessage(error ?? 'unknown error')}`.replace(
+        '  ',
+        ' ',
+      ),
+    );
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when the database answers and every listed migration is applied. */
+export async function databaseReady(db: Db): Promise<boolean> {
+  try {
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    const names = new Set(applied.rows.map((r) => r.name));
+    return Object.keys(migrations).every((m) => names.has(m));
+  } catch {
+    return false;
+  }
+}
