@@ -59,7 +59,7 @@ const schema = z.object({
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
-  PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(30),
+  PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
   PIPELINE_LEARNER_BROKEN_AFTER_FAILURES: int(1).default(3),
   PIPELINE_LEARNER_GATE_MIN_RUNS: int(0).default(3),
   PIPELINE_LEARNER_GATE_MIN_MEAN: num.min(0).max(1).default(0.7),

@@ -1,0 +1,488 @@
+import { sql } from 'kysely';
+import type { ArmStats } from '../learning/ArmStats.js';
+import type { ArmSource, LearningContext } from '../learning/Chooser.js';
+import type { DecisionRecord } from '../learning/DecisionRecord.js';
+import type {
+  Ban,
+  DecisionFilter,
+  JobFailureStat,
+  LearningStore,
+  StoredFeedback,
+  StoredRun,
+} from '../learning/LearningStore.js';
+import type { ArmEvidence } from '../learning/posterior.js';
+import type { RewardParts } from '../learning/reward.js';
+import type { Db } from './database.js';
+
+// Query functions for the learning tables; each takes `db` (or a transaction) first.
+
+type Row<T> = { [K in keyof T]: T[K] };
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+
+function whereContext<Q extends { where: (...a: never[]) => Q }>(q: Q, c: LearningContext): Q {
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's where overloads do not survive this generic
+  const w = q as any;
+  return w.where('tenant', '=', c.tenant).where('language', '=', c.language).where('framework', '=', c.framework);
+}
+
+export async function lockContext(db: Db, c: LearningContext): Promise<number> {
+  await db
+    .insertInto('learning_contexts')
+    .values({ ...c, runs: 0 })
+    .onConflict((oc) => oc.columns(['tenant', 'language', 'framework']).doNothing())
+    .execute();
+  const row = await whereContext(db.selectFrom('learning_contexts').select('runs'), c)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  return num(row.runs);
+}
+
+export async function getContextRuns(db: Db, c: LearningContext): Promise<number> {
+  const row = await whereContext(db.selectFrom('learning_contexts').select('runs'), c).executeTakeFirst();
+  return row ? num(row.runs) : 0;
+}
+
+export async function setContextRuns(db: Db, c: LearningContext, runs: number): Promise<void> {
+  await whereContext(db.updateTable('learning_contexts').set({ runs, updated_at: new Date() }), c).execute();
+}
+
+function armFromRow(r: Record<string, unknown>): ArmEvidence {
+  return {
+    hash: String(r.hash),
+    source: r.source as ArmSource,
+    slot: num(r.slot),
+    successes: num(r.successes),
+    failures: num(r.failures),
+    feedbackPositive: num(r.feedback_positive),
+    feedbackNegative: num(r.feedback_negative),
+    durationWeight: num(r.duration_weight),
+    durationSum: num(r.duration_sum),
+    runsTotal: num(r.runs_total),
+    successesTotal: num(r.successes_total),
+    failureStreak: num(r.failure_streak),
+    lastRunSlot: numOrNull(r.last_run_slot),
+    lastDurationS: numOrNull(r.last_duration_s),
+    stagesCount: numOrNull(r.stages_count),
+    brokenAt: numOrNull(r.broken_at),
+    brokenRetries: num(r.broken_retries),
+  };
+}
+
+function armRow(c: LearningContext, a: ArmEvidence) {
+  return {
+    ...c,
+    hash: a.hash,
+    source: a.source,
+    slot: a.slot,
+    successes: a.successes,
+    failures: a.failures,
+    feedback_positive: a.feedbackPositive,
+    feedback_negative: a.feedbackNegative,
+    duration_weight: a.durationWeight,
+    duration_sum: a.durationSum,
+    runs_total: a.runsTotal,
+    successes_total: a.successesTotal,
+    failure_streak: a.failureStreak,
+    last_run_slot: a.lastRunSlot,
+    last_duration_s: a.lastDurationS,
+    stages_count: a.stagesCount,
+    broken_at: a.brokenAt,
+    broken_retries: a.brokenRetries,
+    updated_at: new Date(),
+  };
+}
+
+export async function getArms(db: Db, c: LearningContext): Promise<ArmEvidence[]> {
+  const rows = await whereContext(db.selectFrom('learning_arms').selectAll(), c).orderBy('hash').execute();
+  return rows.map((r) => armFromRow(r as Row<typeof r>));
+}
+
+export async function getArmsForStack(db: Db, language: string, framework: string) {
+  const rows = await db
+    .selectFrom('learning_arms as a')
+    .innerJoin('learning_contexts as c', (j) =>
+      j
+        .onRef('c.tenant', '=', 'a.tenant')
+        .onRef('c.language', '=', 'a.language')
+        .onRef('c.framework', '=', 'a.framework'),
+    )
+    .selectAll('a')
+    .select('c.runs as context_runs')
+    .where('a.language', '=', language)
+    .where('a.framework', '=', framework)
+    .orderBy('a.tenant')
+    .orderBy('a.hash')
+    .execute();
+  return rows.map((r) => ({
+    context: { tenant: r.tenant, language: r.language, framework: r.framework },
+    contextRuns: num(r.context_runs),
+    arm: armFromRow(r),
+  }));
+}
+
+export async function putArms(db: Db, c: LearningContext, arms: ArmEvidence[]): Promise<void> {
+  if (arms.length === 0) return;
+  await db
+    .insertInto('learning_arms')
+    .values(arms.map((a) => armRow(c, a)))
+    .onConflict((oc) =>
+      oc.columns(['tenant', 'language', 'framework', 'hash']).doUpdateSet((eb) => ({
+        source: eb.ref('excluded.source'),
+        slot: eb.ref('excluded.slot'),
+        successes: eb.ref('excluded.successes'),
+        failures: eb.ref('excluded.failures'),
+        feedback_positive: eb.ref('excluded.feedback_positive'),
+        feedback_negative: eb.ref('excluded.feedback_negative'),
+        duration_weight: eb.ref('excluded.duration_weight'),
+        duration_sum: eb.ref('excluded.duration_sum'),
+        runs_total: eb.ref('excluded.runs_total'),
+        successes_total: eb.ref('excluded.successes_total'),
+        failure_streak: eb.ref('excluded.failure_streak'),
+        last_run_slot: eb.ref('excluded.last_run_slot'),
+        last_duration_s: eb.ref('excluded.last_duration_s'),
+        stages_count: eb.ref('excluded.stages_count'),
+        broken_at: eb.ref('excluded.broken_at'),
+        broken_retries: eb.ref('excluded.broken_retries'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .execute();
+}
+
+export async function replaceArms(db: Db, c: LearningContext, arms: ArmEvidence[]): Promise<void> {
+  await whereContext(db.deleteFrom('learning_arms'), c).execute();
+  await putArms(db, c, arms);
+}
+
+function runFromRow(r: Record<string, unknown>, failed: StoredRun['failedJobs']): StoredRun {
+  return {
+    pipelineId: num(r.pipeline_id),
+    context: { tenant: String(r.tenant), language: String(r.language), framework: String(r.framework) },
+    projectPath: String(r.project_path),
+    hash: String(r.config_hash),
+    slot: num(r.slot),
+    success: Boolean(r.success),
+    durationS: numOrNull(r.duration_s),
+    stagesCount: numOrNull(r.stages_count),
+    at: iso(r.at),
+    failedJobs: failed,
+  };
+}
+
+export async function getRun(db: Db, pipelineId: number): Promise<StoredRun | null> {
+  const r = await db.selectFrom('learning_runs').selectAll().where('pipeline_id', '=', pipelineId).executeTakeFirst();
+  if (!r) return null;
+  const jobs = await db
+    .selectFrom('learning_job_failures')
+    .select(['job_name', 'stage', 'failure_reason', 'allow_failure'])
+    .where('pipeline_id', '=', pipelineId)
+    .execute();
+  return runFromRow(
+    r,
+    jobs.map((j) => ({
+      name: j.job_name,
+      stage: j.stage,
+      failure_reason: j.failure_reason,
+      allow_failure: Boolean(j.allow_failure),
+    })),
+  );
+}
+
+export async function putRun(db: Db, run: StoredRun): Promise<void> {
+  const row = {
+    pipeline_id: run.pipelineId,
+    ...run.context,
+    project_path: run.projectPath,
+    config_hash: run.hash,
+    slot: run.slot,
+    success: run.success,
+    duration_s: run.durationS,
+    stages_count: run.stagesCount,
+    at: run.at,
+    updated_at: new Date(),
+  };
+  await db
+    .insertInto('learning_runs')
+    .values(row)
+    .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...row, pipeline_id: undefined }))
+    .execute();
+  await db.deleteFrom('learning_job_failures').where('pipeline_id', '=', run.pipelineId).execute();
+  if (run.failedJobs.length) {
+    await db
+      .insertInto('learning_job_failures')
+      .values(
+        run.failedJobs.map((j) => ({
+          pipeline_id: run.pipelineId,
+          ...run.context,
+          config_hash: run.hash,
+          job_name: j.name,
+          stage: j.stage,
+          failure_reason: j.failure_reason ?? null,
+          allow_failure: Boolean(j.allow_failure),
+        })),
+      )
+      .execute();
+  }
+}
+
+export async function deleteRun(db: Db, pipelineId: number): Promise<void> {
+  await db.deleteFrom('learning_runs').where('pipeline_id', '=', pipelineId).execute();
+}
+
+export async function listRuns(db: Db, c: LearningContext): Promise<StoredRun[]> {
+  const rows = await whereContext(db.selectFrom('learning_runs').selectAll(), c).orderBy('slot').execute();
+  return rows.map((r) => runFromRow(r, []));
+}
+
+function decisionRow(d: DecisionRecord) {
+  return {
+    id: d.id,
+    at: d.at,
+    policy: d.policy,
+    policy_version: d.policyVersion,
+    ...d.context,
+    context_runs: d.contextRuns,
+    arms: d.arms as unknown,
+    probabilities: d.probabilities,
+    chosen_hash: d.chosenHash,
+    kind: d.kind,
+    propensity: d.propensity,
+    pipeline_id: d.pipelineId,
+    reward: d.reward as unknown,
+    reward_formula: d.reward?.formulaVersion ?? null,
+  };
+}
+
+function decisionFromRow(r: Record<string, unknown>): DecisionRecord {
+  return {
+    id: String(r.id),
+    at: iso(r.at),
+    policy: String(r.policy),
+    policyVersion: String(r.policy_version),
+    context: { tenant: String(r.tenant), language: String(r.language), framework: String(r.framework) },
+    contextRuns: num(r.context_runs),
+    arms: r.arms as ArmStats[],
+    probabilities: (r.probabilities as unknown[]).map(Number),
+    chosenHash: String(r.chosen_hash),
+    kind: r.kind as DecisionRecord['kind'],
+    propensity: num(r.propensity),
+    pipelineId: numOrNull(r.pipeline_id),
+    reward: (r.reward as RewardParts | null) ?? null,
+  };
+}
+
+export async function insertDecision(db: Db, d: DecisionRecord): Promise<void> {
+  await db.insertInto('learning_decisions').values(decisionRow(d)).execute();
+}
+
+export async function getDecision(db: Db, id: string): Promise<DecisionRecord | null> {
+  const r = await db.selectFrom('learning_decisions').selectAll().where('id', '=', id).executeTakeFirst();
+  return r ? decisionFromRow(r) : null;
+}
+
+export async function setDecisionReward(
+  db: Db,
+  id: string,
+  pipelineId: number | null,
+  reward: RewardParts | null,
+): Promise<void> {
+  await db
+    .updateTable('learning_decisions')
+    .set({ pipeline_id: pipelineId, reward: reward as unknown, reward_formula: reward?.formulaVersion ?? null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function decisionsForPipeline(db: Db, pipelineId: number): Promise<DecisionRecord[]> {
+  const rows = await db.selectFrom('learning_decisions').selectAll().where('pipeline_id', '=', pipelineId).execute();
+  return rows.map(decisionFromRow);
+}
+
+export async function listDecisions(db: Db, filter: DecisionFilter = {}): Promise<DecisionRecord[]> {
+  let q = db.selectFrom('learning_decisions').selectAll();
+  if (filter.tenant) q = q.where('tenant', '=', filter.tenant);
+  if (filter.policy) q = q.where('policy', '=', filter.policy);
+  if (filter.since) q = q.where('at', '>=', new Date(filter.since));
+  q = q.orderBy('at').orderBy('id');
+  if (filter.limit) q = q.limit(filter.limit);
+  return (await q.execute()).map(decisionFromRow);
+}
+
+function feedbackFromRow(r: Record<string, unknown>): StoredFeedback {
+  return {
+    decisionId: String(r.decision_id),
+    userId: String(r.user_id),
+    kind: r.kind as StoredFeedback['kind'],
+    value: numOrNull(r.value),
+    context: { tenant: String(r.tenant), language: String(r.language), framework: String(r.framework) },
+    hash: String(r.config_hash),
+    slot: num(r.slot),
+    positive: num(r.positive),
+    negative: num(r.negative),
+    at: iso(r.at),
+  };
+}
+
+export async function getFeedback(db: Db, decisionId: string, userId: string): Promise<StoredFeedback | null> {
+  const r = await db
+    .selectFrom('learning_feedback')
+    .selectAll()
+    .where('decision_id', '=', decisionId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return r ? feedbackFromRow(r) : null;
+}
+
+export async function putFeedback(db: Db, f: StoredFeedback): Promise<void> {
+  const row = {
+    decision_id: f.decisionId,
+    user_id: f.userId,
+    kind: f.kind,
+    value: f.value,
+    ...f.context,
+    config_hash: f.hash,
+    slot: f.slot,
+    positive: f.positive,
+    negative: f.negative,
+    at: f.at,
+  };
+  await db
+    .insertInto('learning_feedback')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['decision_id', 'user_id']).doUpdateSet({ ...row, decision_id: undefined, user_id: undefined }),
+    )
+    .execute();
+}
+
+export async function deleteFeedback(db: Db, decisionId: string, userId: string): Promise<void> {
+  await db
+    .deleteFrom('learning_feedback')
+    .where('decision_id', '=', decisionId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+export async function listFeedback(db: Db, c: LearningContext): Promise<StoredFeedback[]> {
+  const rows = await whereContext(db.selectFrom('learning_feedback').selectAll(), c)
+    .orderBy('slot')
+    .orderBy('at')
+    .execute();
+  return rows.map(feedbackFromRow);
+}
+
+export async function listBans(db: Db): Promise<Ban[]> {
+  const rows = await db.selectFrom('learning_bans').selectAll().orderBy('hash').execute();
+  return rows.map((r) => ({ hash: r.hash, reason: r.reason, at: iso(r.at) }));
+}
+
+export async function putBan(db: Db, ban: Ban): Promise<void> {
+  await db
+    .insertInto('learning_bans')
+    .values({ hash: ban.hash, reason: ban.reason, at: ban.at })
+    .onConflict((oc) => oc.column('hash').doUpdateSet({ reason: ban.reason, at: ban.at }))
+    .execute();
+}
+
+export async function deleteBan(db: Db, hash: string): Promise<boolean> {
+  const r = await db.deleteFrom('learning_bans').where('hash', '=', hash).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function jobFailureStats(
+  db: Db,
+  filter: Partial<LearningContext> & { configHash?: string },
+): Promise<JobFailureStat[]> {
+  let q = db
+    .selectFrom('learning_job_failures')
+    .select(['config_hash', 'stage', 'job_name', 'failure_reason', 'allow_failure', sql<number>`count(*)`.as('count')])
+    .groupBy(['config_hash', 'stage', 'job_name', 'failure_reason', 'allow_failure']);
+  if (filter.tenant) q = q.where('tenant', '=', filter.tenant);
+  if (filter.language) q = q.where('language', '=', filter.language);
+  if (filter.framework) q = q.where('framework', '=', filter.framework);
+  if (filter.configHash) q = q.where('config_hash', '=', filter.configHash);
+  const rows = await q.orderBy(sql`count(*)`, 'desc').orderBy('stage').orderBy('job_name').execute();
+  return rows.map((r) => ({
+    configHash: r.config_hash,
+    stage: r.stage,
+    jobName: r.job_name,
+    failureReason: r.failure_reason,
+    allowFailure: Boolean(r.allow_failure),
+    count: Number(r.count),
+  }));
+}
+
+export async function forgetProject(
+  db: Db,
+  projectPath: string,
+): Promise<{ contexts: LearningContext[]; runs: number }> {
+  const rows = await db
+    .selectFrom('learning_runs')
+    .select(['pipeline_id', 'tenant', 'language', 'framework'])
+    .where('project_path', '=', projectPath)
+    .execute();
+  if (rows.length === 0) return { contexts: [], runs: 0 };
+  const ids = rows.map((r) => num(r.pipeline_id));
+  await db
+    .updateTable('learning_decisions')
+    .set({ pipeline_id: null, reward: null, reward_formula: null })
+    .where('pipeline_id', 'in', ids)
+    .execute();
+  await db.deleteFrom('learning_runs').where('project_path', '=', projectPath).execute();
+  const seen = new Map<string, LearningContext>();
+  for (const r of rows) seen.set(`${r.tenant}\0${r.language}\0${r.framework}`, r);
+  return {
+    contexts: [...seen.values()].map((c) => ({ tenant: c.tenant, language: c.language, framework: c.framework })),
+    runs: rows.length,
+  };
+}
+
+export async function forgetTenant(db: Db, tenant: string): Promise<{ runs: number }> {
+  return db.isTransaction ? forgetTenantIn(db, tenant) : db.transaction().execute((trx) => forgetTenantIn(trx, tenant));
+}
+
+/** The learner's storage port over Kysely; inside `transaction` every call uses the transaction. */
+export function createLearningStore(db: Db): LearningStore {
+  return {
+    transaction: (fn) =>
+      db.isTransaction ? fn(createLearningStore(db)) : db.transaction().execute((trx) => fn(createLearningStore(trx))),
+    lockContext: (c) => lockContext(db, c),
+    getContextRuns: (c) => getContextRuns(db, c),
+    setContextRuns: (c, runs) => setContextRuns(db, c, runs),
+    getArms: (c) => getArms(db, c),
+    getArmsForStack: (l, f) => getArmsForStack(db, l, f),
+    putArms: (c, arms) => putArms(db, c, arms),
+    replaceArms: (c, arms) => replaceArms(db, c, arms),
+    getRun: (id) => getRun(db, id),
+    putRun: (run) => putRun(db, run),
+    deleteRun: (id) => deleteRun(db, id),
+    listRuns: (c) => listRuns(db, c),
+    insertDecision: (d) => insertDecision(db, d),
+    getDecision: (id) => getDecision(db, id),
+    setDecisionReward: (id, p, r) => setDecisionReward(db, id, p, r),
+    decisionsForPipeline: (p) => decisionsForPipeline(db, p),
+    listDecisions: (f) => listDecisions(db, f),
+    getFeedback: (d, u) => getFeedback(db, d, u),
+    putFeedback: (f) => putFeedback(db, f),
+    deleteFeedback: (d, u) => deleteFeedback(db, d, u),
+    listFeedback: (c) => listFeedback(db, c),
+    listBans: () => listBans(db),
+    putBan: (b) => putBan(db, b),
+    deleteBan: (h) => deleteBan(db, h),
+    jobFailureStats: (f) => jobFailureStats(db, f),
+    forgetProject: (p) => forgetProject(db, p),
+    forgetTenant: (t) => forgetTenant(db, t),
+  };
+}
+
+async function forgetTenantIn(trx: Db, tenant: string): Promise<{ runs: number }> {
+  const r = await trx.deleteFrom('learning_runs').where('tenant', '=', tenant).executeTakeFirst();
+  await trx.deleteFrom('learning_feedback').where('tenant', '=', tenant).execute();
+  await trx.deleteFrom('learning_decisions').where('tenant', '=', tenant).execute();
+  await trx.deleteFrom('learning_arms').where('tenant', '=', tenant).execute();
+  await trx.deleteFrom('learning_contexts').where('tenant', '=', tenant).execute();
+  return { runs: Number(r.numDeletedRows) };
+}

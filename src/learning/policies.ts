@@ -1,0 +1,180 @@
+import type { ArmStats } from './ArmStats.js';
+import type { Rng } from './Rng.js';
+import { expectedReward } from './reward.js';
+import { thompsonPropensities } from './thompsonPropensities.js';
+
+export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1';
+export const POLICY_NAMES: readonly PolicyName[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'];
+
+export interface PolicyChoice {
+  index: number;
+  probabilities: number[];
+  kind: 'explore' | 'exploit';
+}
+
+/**
+ * A bandit policy over the eligible arms of one context. `probabilities` is the full distribution the
+ * choice is drawn from (what the decision log stores as propensities); `contextRuns` is the context's run
+ * counter, the clock of ε decay.
+ */
+export interface Policy {
+  name: PolicyName;
+  version: string;
+  probabilities(arms: readonly ArmStats[], contextRuns: number): number[];
+  choose(arms: readonly ArmStats[], contextRuns: number, rng: Rng): PolicyChoice;
+}
+
+/** Posterior mean reward (prior included): what "exploit" means for every policy. */
+export function posteriorMeanReward(a: ArmStats): number {
+  return expectedReward(a.alpha / (a.alpha + a.beta), a.durationS, a.stagesCount);
+}
+
+/** Observed mean reward (discounted evidence only); untried arms have none. */
+export function observedMeanReward(a: ArmStats): number | null {
+  const n = a.successes + a.failures;
+  if (a.pulls === 0 || n <= 1e-12) return null;
+  return expectedReward(a.successes / n, a.durationS, a.stagesCount);
+}
+
+function argmaxIndices(values: readonly number[]): number[] {
+  let best = Number.NEGATIVE_INFINITY;
+  let idx: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v > best + 1e-12) {
+      best = v;
+      idx = [i];
+    } else if (Math.abs(v - best) <= 1e-12) idx.push(i);
+  }
+  return idx;
+}
+
+export function sampleIndex(probabilities: readonly number[], rng: Rng): number {
+  const u = rng.next();
+  let acc = 0;
+  let last = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    if (probabilities[i] <= 0) continue;
+    acc += probabilities[i];
+    last = i;
+    if (u < acc) return i;
+  }
+  return last;
+}
+
+function uniformOver(indices: number[], k: number): number[] {
+  const p = new Array<number>(k).fill(0);
+  for (const i of indices) p[i] = 1 / indices.length;
+  return p;
+}
+
+function exploitIndices(arms: readonly ArmStats[]): Set<number> {
+  return new Set(argmaxIndices(arms.map(posteriorMeanReward)));
+}
+
+function untried(arms: readonly ArmStats[]): number | null {
+  const i = arms.findIndex((a) => a.pulls === 0);
+  return i < 0 ? null : i;
+}
+
+export const thompson: Policy = {
+  name: 'thompson',
+  version: '1',
+  probabilities: (arms) => thompsonPropensities(arms),
+  choose(arms, contextRuns, rng) {
+    // Drawing from the exact choice distribution is Thompson sampling, and keeps the logged propensity
+    // equal to the probability the choice was really made with.
+    const probabilities = this.probabilities(arms, contextRuns);
+    const index = sampleIndex(probabilities, rng);
+    return { index, probabilities, kind: exploitIndices(arms).has(index) ? 'exploit' : 'explore' };
+  },
+};
+
+/** Seed 000's rule made a policy: try every arm once, then always the best observed mean reward. */
+export const greedy: Policy = {
+  name: 'greedy',
+  version: '1',
+  probabilities(arms) {
+    const u = untried(arms);
+    if (u !== null) return uniformOver([u], arms.length);
+    return uniformOver(argmaxIndices(arms.map((a) => observedMeanReward(a) ?? posteriorMeanReward(a))), arms.length);
+  },
+  choose(arms, contextRuns, rng) {
+    const probabilities = this.probabilities(arms, contextRuns);
+    const index = sampleIndex(probabilities, rng);
+    return { index, probabilities, kind: untried(arms) !== null ? 'explore' : 'exploit' };
+  },
+};
+
+/** Seed 002's schedule: ε starts at 0.1, decays ×0.995 per choice, never below 0.01. */
+export const EPSILON_START = 0.1;
+export const EPSILON_DECAY = 0.995;
+export const EPSILON_MIN = 0.01;
+
+/** ε_t = max(0.01, 0.1 · 0.995^t), t = runs of the context so far. */
+export function epsilonAt(contextRuns: number): number {
+  return Math.max(EPSILON_MIN, EPSILON_START * EPSILON_DECAY ** Math.max(0, contextRuns));
+}
+
+export const epsilonGreedy: Policy = {
+  name: 'epsilon_greedy',
+  version: '1',
+  probabilities(arms, contextRuns) {
+    const k = arms.length;
+    const u = untried(arms);
+    if (u !== null) return uniformOver([u], k);
+    const eps = epsilonAt(contextRuns);
+    const best = argmaxIndices(arms.map((a) => observedMeanReward(a) ?? posteriorMeanReward(a)));
+    const p = new Array<number>(k).fill(eps / k);
+    for (const i of best) p[i] += (1 - eps) / best.length;
+    return p;
+  },
+  choose(arms, contextRuns, rng) {
+    const k = arms.length;
+    const probabilities = this.probabilities(arms, contextRuns);
+    const u = untried(arms);
+    if (u !== null) return { index: u, probabilities, kind: 'explore' };
+    const eps = epsilonAt(contextRuns);
+    if (rng.next() < eps) return { index: Math.min(k - 1, Math.floor(rng.next() * k)), probabilities, kind: 'explore' };
+    const best = argmaxIndices(arms.map((a) => observedMeanReward(a) ?? posteriorMeanReward(a)));
+    return {
+      index: best[Math.min(best.length - 1, Math.floor(rng.next() * best.length))],
+      probabilities,
+      kind: 'exploit',
+    };
+  },
+};
+
+/** UCB1 on discounted counts: mean + sqrt(2 ln N / n_i), untried arms first. */
+export const ucb1: Policy = {
+  name: 'ucb1',
+  version: '1',
+  probabilities(arms) {
+    const u = untried(arms);
+    if (u !== null) return uniformOver([u], arms.length);
+    const total = arms.reduce((s, a) => s + a.successes + a.failures, 0);
+    const scores = arms.map((a) => {
+      const n = Math.max(a.successes + a.failures, 1e-9);
+      const mean = observedMeanReward(a) ?? posteriorMeanReward(a);
+      return mean + Math.sqrt((2 * Math.log(Math.max(total, 1.0001))) / n);
+    });
+    return uniformOver(argmaxIndices(scores), arms.length);
+  },
+  choose(arms, contextRuns, rng) {
+    const probabilities = this.probabilities(arms, contextRuns);
+    const index = sampleIndex(probabilities, rng);
+    const kind = untried(arms) === null && exploitIndices(arms).has(index) ? 'exploit' : 'explore';
+    return { index, probabilities, kind };
+  },
+};
+
+export const POLICIES: Record<PolicyName, Policy> = {
+  thompson,
+  greedy,
+  epsilon_greedy: epsilonGreedy,
+  ucb1,
+};
+
+export function isPolicyName(name: string): name is PolicyName {
+  return (POLICY_NAMES as readonly string[]).includes(name);
+}

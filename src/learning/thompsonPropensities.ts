@@ -1,0 +1,151 @@
+import type { ArmStats } from './ArmStats.js';
+import { betaQuantile, incompleteBeta, logBeta } from './betaMath.js';
+import { durationCost, stagesBonus } from './reward.js';
+
+/** An arm whose chance to beat the leader's 1e-7 lower quantile is below this is pruned (probability 0). */
+export const PRUNE_EPSILON = 1e-7;
+/** Grid resolution: points per standard deviation of the narrowest posterior kept. */
+export const POINTS_PER_SD = 6;
+
+/**
+ * P(arm i has the highest sampled reward) under Thompson sampling, for every arm, by numerical integration
+ * rather than Monte Carlo:  P_i = ∫ f_i(s) ∏_{j≠i} F_j(s) ds  over the reward scale
+ * s = θ·(1 + stagesBonus) − durationCost, θ ~ Beta(α, β).
+ *
+ * Arms that cannot win (P(s_j > leader's 1e-7 quantile) < 1e-7) are pruned first; the rest are integrated
+ * on a grid between that quantile and the highest reachable reward, fine enough for six points per
+ * standard deviation of the narrowest posterior (64 to `gridPoints` points); arms with identical
+ * posteriors are integrated once. Each CDF is exact at the
+ * grid's lower end (incomplete beta) and accumulated from the density above it, then rescaled to end at 1.
+ * The vector is normalised to sum to 1. Cost O(kept arms × grid), no random draws.
+ */
+export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512): number[] {
+  const k = arms.length;
+  const out = new Array<number>(k).fill(0);
+  if (k === 0) return out;
+  if (k === 1) {
+    out[0] = 1;
+    return out;
+  }
+  const m = arms.map((a) => 1 + stagesBonus(a.stagesCount));
+  const c = arms.map((a) => durationCost(a.durationS));
+  let leader = 0;
+  let bestMean = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < k; i++) {
+    const mean = (arms[i].alpha / (arms[i].alpha + arms[i].beta)) * m[i] - c[i];
+    if (mean > bestMean) {
+      bestMean = mean;
+      leader = i;
+    }
+  }
+  const lo = betaQuantile(PRUNE_EPSILON, arms[leader].alpha, arms[leader].beta) * m[leader] - c[leader];
+  const kept: number[] = [];
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < k; j++) {
+    const u = (lo + c[j]) / m[j];
+    const tail = j === leader || u <= 0 ? 1 : u >= 1 ? 0 : 1 - incompleteBeta(u, arms[j].alpha, arms[j].beta);
+    if (tail >= PRUNE_EPSILON) {
+      kept.push(j);
+      hi = Math.max(hi, m[j] - c[j]);
+    }
+  }
+  if (kept.length === 1) {
+    out[kept[0]] = 1;
+    return out;
+  }
+  // Arms with the same posterior and costs share one density: integrate each distinct shape once.
+  const groupOf = new Map<string, number>();
+  const shapes: number[] = [];
+  const members: number[][] = [];
+  let sdMin = Number.POSITIVE_INFINITY;
+  for (const j of kept) {
+    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}`;
+    let gi = groupOf.get(key);
+    if (gi === undefined) {
+      gi = shapes.length;
+      groupOf.set(key, gi);
+      shapes.push(j);
+      members.push([]);
+      const { alpha: a, beta: b } = arms[j];
+      sdMin = Math.min(sdMin, m[j] * Math.sqrt((a * b) / ((a + b) ** 2 * (a + b + 1))));
+    }
+    members[gi].push(j);
+  }
+  // Enough points for six per standard deviation of the narrowest posterior, within bounds.
+  const g = Math.max(64, Math.min(gridPoints, Math.ceil((POINTS_PER_SD * (hi - lo)) / sdMin) + 1));
+  const step = (hi - lo) / (g - 1);
+  const n = shapes.length;
+  // cdf[r*g + t] = F_{shape r}(lo + t·step)
+  const cdf = new Float64Array(n * g);
+  const logCdf = new Float64Array(n * g);
+  for (let r = 0; r < n; r++) {
+    const j = shapes[r];
+    const { alpha, beta } = arms[j];
+    const lb = logBeta(alpha, beta);
+    const scale = 1 / m[j];
+    const base = r * g;
+    const u0 = (lo + c[j]) * scale;
+    const f0 = u0 <= 0 ? 0 : u0 >= 1 ? 1 : incompleteBeta(u0, alpha, beta);
+    const pdfAt = (u: number) => Math.exp((alpha - 1) * Math.log(u) + (beta - 1) * Math.log1p(-u) - lb) * scale;
+    const uEnd = 1 - 1e-12;
+    let prevPdf = 0;
+    let prevU = u0;
+    let acc = 0;
+    for (let t = 0; t < g; t++) {
+      const u = (lo + t * step + c[j]) * scale;
+      const pdf = u > 0 && u < 1 ? pdfAt(u) : 0;
+      if (t > 0) {
+        // Densities can jump to 0 at the support's ends (Beta(α, 1) at 1, Beta(1, β) at 0): integrate
+        // only the part of a cell inside the support, so the mass lands where it belongs.
+        if (prevU < 1 && u >= 1) acc += 0.5 * (prevPdf + pdfAt(uEnd)) * ((1 - Math.max(prevU, 0)) * m[j]);
+        else if (prevU <= 0 && u > 0) acc += 0.5 * (pdfAt(1e-12) + pdf) * (u * m[j]);
+        else acc += 0.5 * (prevPdf + pdf) * step;
+      }
+      cdf[base + t] = acc;
+      prevPdf = pdf;
+      prevU = u;
+    }
+    const fix = acc > 0 ? (1 - f0) / acc : 0;
+    for (let t = 0; t < g; t++) {
+      const f = acc > 0 ? f0 + cdf[base + t] * fix : t === g - 1 ? 1 : f0;
+      cdf[base + t] = f;
+      logCdf[base + t] = f > 0 ? Math.log(f) : 0;
+    }
+  }
+  // Σ_j log F_j at each grid point over all kept arms, with zeros counted apart so that the
+  // "every other arm is below s" products stay exact.
+  const logSum = new Float64Array(g);
+  const zeros = new Int32Array(g);
+  for (let r = 0; r < n; r++) {
+    const base = r * g;
+    const count = members[r].length;
+    for (let t = 0; t < g; t++) {
+      if (cdf[base + t] > 0) logSum[t] += count * logCdf[base + t];
+      else zeros[t] += count;
+    }
+  }
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const base = r * g;
+    let p = 0;
+    let prevOthers = 0;
+    for (let t = 0; t < g; t++) {
+      const f = cdf[base + t];
+      const z = zeros[t] - (f > 0 ? 0 : 1);
+      const others = z > 0 ? 0 : Math.exp(logSum[t] - logCdf[base + t]);
+      if (t > 0) p += (f - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
+      prevOthers = others;
+    }
+    for (const j of members[r]) {
+      out[j] = p;
+      total += p;
+    }
+  }
+  if (!(total > 0)) {
+    out.fill(0);
+    out[leader] = 1;
+    return out;
+  }
+  for (let i = 0; i < k; i++) out[i] /= total;
+  return out;
+}
