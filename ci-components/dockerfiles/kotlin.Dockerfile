@@ -1,0 +1,13 @@
+# Proposed by pipeline-learner: review the jar name and the port.
+FROM gradle:8.14-jdk21 AS build
+WORKDIR /src
+COPY . .
+RUN gradle bootJar --no-daemon || gradle assemble --no-daemon
+
+FROM eclipse-temurin:21-jre
+WORKDIR /app
+COPY --from=build /src/build/libs/*.jar app.jar
+RUN useradd --system app
+USER app
+EXPOSE 8080
+ENTRYPOINT ["java", "-jar", "/app/app.jar"]

@@ -1,0 +1,766 @@
+import type { RepoReader } from '../repo/RepoReader.js';
+import { isIgnoredPath } from '../repo/RepoReader.js';
+
+/** One reason behind a detected fact, so a user can see why: "framework=express from package.json". */
+export interface Evidence {
+  fact: string;
+  file: string;
+  detail: string;
+}
+
+export interface Subproject {
+  path: string;
+  language: string;
+  manifest: string;
+}
+
+/**
+ * What the analysis found. Slugs follow DESIGN.md; `language` is `unknown` when no manifest was
+ * recognised (the generic default pipeline is then proposed) and `framework` is `generic` when none.
+ */
+export interface Analysis {
+  language: string;
+  framework: string;
+  typescript: boolean;
+  /** go, npm, yarn, pnpm, bun, pip, poetry, uv, pipenv, maven, gradle, cargo, bundler, composer, dotnet, cmake, make */
+  buildTool: string | null;
+  packageManager: string | null;
+  /** the file the dependency cache is keyed on (lockfile, else manifest); null when there is none */
+  lockfile: string | null;
+  /** tool → version as detected, e.g. { go: "1.22", node: "20" } */
+  versions: Record<string, string>;
+  testCommand: string | null;
+  lintCommand: string | null;
+  buildCommand: string | null;
+  /** the project declares third-party dependencies (an install step is needed) */
+  hasDependencies: boolean;
+  /** a deployable service (web framework or existing Dockerfile): the pipeline builds an image */
+  service: boolean;
+  /** path of an existing Dockerfile, or null */
+  dockerfile: string | null;
+  /** manifests below the root, for monorepos */
+  subprojects: Subproject[];
+  evidence: Evidence[];
+  /** gradlew / mvnw present */
+  wrapper: boolean;
+  /** directory this analysis describes, relative to the repository root ('' for the root) */
+  root: string;
+  /**
+   * Monorepo without a root manifest: one analysis per sub-project (at most four), each composed
+   * into the pipeline under its own directory. The top-level facts are those of the first part.
+   */
+  parts: Analysis[];
+}
+
+/** What analyzers read through: the repository, or one sub-directory of it. */
+interface Files {
+  has(path: string): boolean;
+  read(path: string): Promise<string | null>;
+}
+
+/** Files the analysis may read; the GitLab reader turns each into one API call. */
+const MAX_READS = 8;
+
+const MANIFEST_LANGUAGE: Array<[RegExp, string]> = [
+  [/^go\.mod$/, 'go'],
+  [/^Cargo\.toml$/, 'rust'],
+  [/^pom\.xml$/, 'java'],
+  [/^build\.gradle(\.kts)?$/, 'java'],
+  [/\.(csproj|fsproj|sln)$/, 'dotnet'],
+  [/^Gemfile$/, 'ruby'],
+  [/^composer\.json$/, 'php'],
+  [/^(pyproject\.toml|requirements\.txt|setup\.py|Pipfile|manage\.py)$/, 'python'],
+  [/^package\.json$/, 'node'],
+  [/^CMakeLists\.txt$/, 'cpp'],
+];
+
+class Budget implements Files {
+  used = 0;
+  private readonly cache = new Map<string, string | null>();
+  constructor(
+    private readonly reader: RepoReader,
+    private readonly present: Set<string>,
+  ) {}
+  has(path: string): boolean {
+    return this.present.has(path);
+  }
+  async read(path: string): Promise<string | null> {
+    if (!this.present.has(path)) return null;
+    if (this.cache.has(path)) return this.cache.get(path)!;
+    if (this.used >= MAX_READS) return null;
+    this.used++;
+    const text = await this.reader.read(path);
+    this.cache.set(path, text);
+    return text;
+  }
+  scoped(prefix: string): Files {
+    return { has: (p) => this.has(prefix + p), read: (p) => this.read(prefix + p) };
+  }
+}
+
+function fresh(): Analysis {
+  return {
+    language: 'unknown',
+    framework: 'generic',
+    typescript: false,
+    buildTool: null,
+    packageManager: null,
+    lockfile: null,
+    versions: {},
+    testCommand: null,
+    lintCommand: null,
+    buildCommand: null,
+    hasDependencies: false,
+    service: false,
+    dockerfile: null,
+    subprojects: [],
+    evidence: [],
+    wrapper: false,
+    root: '',
+    parts: [],
+  };
+}
+
+/** "^1.22.3", ">=20.0.0", "~3.11" → "1.22.3", "20", "3.11" (the lowest version the range allows, trimmed) */
+export function versionFromRange(range: string, parts = 2): string | null {
+  const m = range.match(/(\d+)(?:\.(\d+))?(?:\.(\d+))?/);
+  if (!m) return null;
+  const nums = [m[1], m[2], m[3]].filter((x) => x !== undefined);
+  return nums.slice(0, Math.max(1, Math.min(parts, nums.length))).join('.');
+}
+
+function evidence(a: Analysis, fact: string, file: string, detail: string): void {
+  a.evidence.push({ fact, file, detail });
+}
+
+/** Detects stack, tools, versions and commands from the repository's manifests. Reads at most eight files. */
+export async function analyzeRepository(reader: RepoReader): Promise<Analysis> {
+  const files = (await reader.list()).filter((p) => !isIgnoredPath(p));
+  const budget = new Budget(reader, new Set(files));
+  const a = await analyzeDir(budget, files);
+  a.subprojects = findSubprojects(files);
+  if (a.language !== 'unknown' || a.subprojects.length === 0) return a;
+
+  evidence(
+    a,
+    'monorepo',
+    a.subprojects[0].manifest,
+    `no manifest at the root; ${a.subprojects.length} sub-project(s): ${a.subprojects.map((s) => `${s.path} (${s.language})`).join(', ')}`,
+  );
+  const order = MANIFEST_LANGUAGE.map(([, l]) => l);
+  const candidates = [...a.subprojects]
+    .sort(
+      (x, y) =>
+        x.path.split('/').length - y.path.split('/').length ||
+        order.indexOf(x.language) - order.indexOf(y.language) ||
+        (x.path < y.path ? -1 : 1),
+    )
+    .slice(0, 4);
+  for (const sp of candidates) {
+    const prefix = `${sp.path}/`;
+    const sub = files.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length));
+    const part = await analyzeDir(budget.scoped(prefix), sub);
+    if (part.language === 'unknown') continue;
+    part.root = sp.path;
+    part.evidence = part.evidence.map((e) => ({ ...e, file: `${prefix}${e.file}` }));
+    if (part.dockerfile) part.dockerfile = `${prefix}${part.dockerfile}`;
+    a.parts.push(part);
+  }
+  const primary = a.parts[0];
+  if (!primary) return a;
+  return {
+    ...primary,
+    root: '',
+    dockerfile: null,
+    subprojects: a.subprojects,
+    parts: a.parts,
+    evidence: [...a.evidence, ...a.parts.flatMap((p) => p.evidence)],
+  };
+}
+
+async function analyzeDir(budget: Files, files: string[]): Promise<Analysis> {
+  const a = fresh();
+  const rootFiles = files.filter((p) => !p.includes('/'));
+
+  let language: string | null = null;
+  let manifest = '';
+  for (const [re, lang] of MANIFEST_LANGUAGE) {
+    const hit = rootFiles.find((f) => re.test(f));
+    if (hit) {
+      language = lang;
+      manifest = hit;
+      break;
+    }
+  }
+  // .NET solutions keep their projects one or two levels down
+  if (!language) {
+    const proj = files.find((f) => /\.(csproj|fsproj)$/.test(f) && f.split('/').length <= 3);
+    if (proj) {
+      language = 'dotnet';
+      manifest = proj;
+    }
+  }
+  if (!language && rootFiles.includes('Makefile') && files.some((f) => /\.(c|h)$/.test(f))) {
+    language = 'c';
+    manifest = 'Makefile';
+  }
+
+  const dockerfile =
+    rootFiles.find((f) => f === 'Dockerfile' || f === 'Containerfile') ??
+    (language ? files.find((f) => /^[^/]+\/(Dockerfile|Containerfile)$/.test(f)) : undefined) ??
+    null;
+  if (dockerfile) {
+    a.dockerfile = dockerfile;
+    a.service = true;
+    evidence(a, 'dockerfile', dockerfile, 'existing Dockerfile: the pipeline builds its image');
+  }
+
+  if (language) {
+    a.language = language;
+    evidence(a, `language=${language}`, manifest, `manifest ${manifest}`);
+    await ANALYZERS[language](a, budget, files, manifest);
+  } else if (rootFiles.includes('Makefile')) {
+    a.buildTool = 'make';
+    a.testCommand = 'make test';
+    evidence(a, 'test=make test', 'Makefile', 'no language manifest; Makefile present');
+  }
+  return a;
+}
+
+function findSubprojects(files: string[]): Subproject[] {
+  const seen = new Set<string>();
+  const out: Subproject[] = [];
+  for (const f of files) {
+    const parts = f.split('/');
+    if (parts.length < 2 || parts.length > 4) continue;
+    const name = parts[parts.length - 1];
+    const dir = parts.slice(0, -1).join('/');
+    if (seen.has(dir)) continue;
+    if (/(^|\/)(test|tests|fixtures|examples?|docs?|testdata)(\/|$)/.test(dir)) continue;
+    for (const [re, lang] of MANIFEST_LANGUAGE) {
+      if (re.test(name) && name !== 'manage.py') {
+        seen.add(dir);
+        out.push({ path: dir, language: lang, manifest: f });
+        break;
+      }
+    }
+  }
+  return out.slice(0, 50);
+}
+
+type Analyzer = (a: Analysis, b: Files, files: string[], manifest: string) => Promise<void>;
+
+function firstMatch(text: string, re: RegExp): string | null {
+  const m = text.match(re);
+  return m ? m[1] : null;
+}
+
+async function toolVersions(b: Files): Promise<Record<string, string>> {
+  const text = await b.read('.tool-versions');
+  const out: Record<string, string> = {};
+  if (!text) return out;
+  for (const line of text.split('\n')) {
+    const [tool, version] = line.trim().split(/\s+/);
+    if (tool && version && !tool.startsWith('#')) out[tool] = version;
+  }
+  return out;
+}
+
+const analyzeGo: Analyzer = async (a, b) => {
+  a.buildTool = 'go';
+  a.packageManager = 'go';
+  const mod = (await b.read('go.mod')) ?? '';
+  const v = firstMatch(mod, /^go\s+(\d+\.\d+(?:\.\d+)?)\s*$/m);
+  if (v) {
+    a.versions.go = v;
+    evidence(a, `go=${v}`, 'go.mod', `go directive ${v}`);
+  }
+  a.lockfile = b.has('go.sum') ? 'go.sum' : null;
+  a.hasDependencies = /^require\b/m.test(mod);
+  const frameworks: Array<[string, string]> = [
+    ['github.com/gin-gonic/gin', 'gin'],
+    ['github.com/labstack/echo', 'echo'],
+    ['github.com/gofiber/fiber', 'fiber'],
+    ['github.com/go-chi/chi', 'chi'],
+    ['github.com/gorilla/mux', 'gorilla'],
+  ];
+  for (const [mod_, fw] of frameworks) {
+    if (mod.includes(mod_)) {
+      a.framework = fw;
+      a.service = true;
+      evidence(a, `framework=${fw}`, 'go.mod', `requires ${mod_}`);
+      break;
+    }
+  }
+  a.testCommand = 'go test ./...';
+  evidence(a, 'test=go test ./...', 'go.mod', 'Go module: the go tool runs the tests');
+  a.lintCommand = 'go vet ./...';
+  a.buildCommand = 'go build ./...';
+};
+
+const NODE_FRAMEWORKS: Array<[string, string, boolean]> = [
+  ['@nestjs/core', 'nestjs', true],
+  ['next', 'nextjs', true],
+  ['nuxt', 'nuxt', true],
+  ['@angular/core', 'angular', false],
+  ['express', 'express', true],
+  ['fastify', 'fastify', true],
+  ['koa', 'koa', true],
+  ['vue', 'vue', false],
+  ['react', 'react', false],
+  ['svelte', 'svelte', false],
+];
+
+/** npm's placeholder test script, which always fails */
+const NPM_NO_TEST = /no test specified/;
+
+const analyzeNode: Analyzer = async (a, b, files) => {
+  const text = await b.read('package.json');
+  let pkg: {
+    scripts?: Record<string, string>;
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+    engines?: { node?: string };
+    packageManager?: string;
+  } = {};
+  try {
+    pkg = JSON.parse(text ?? '{}');
+  } catch {
+    evidence(a, 'package.json unreadable', 'package.json', 'not valid JSON; using defaults');
+  }
+  const deps = { ...(pkg.dependencies ?? {}), ...(pkg.devDependencies ?? {}) };
+  a.hasDependencies = Object.keys(deps).length > 0;
+  for (const [dep, fw, service] of NODE_FRAMEWORKS) {
+    if (deps[dep] !== undefined) {
+      a.framework = fw;
+      a.service = a.service || service;
+      const viaVite = (fw === 'react' || fw === 'vue') && deps.vite !== undefined ? ' with vite' : '';
+      evidence(a, `framework=${fw}`, 'package.json', `dependency ${dep}@${deps[dep]}${viaVite}`);
+      break;
+    }
+  }
+  if (deps.typescript !== undefined || b.has('tsconfig.json')) {
+    a.typescript = true;
+    evidence(
+      a,
+      'typescript',
+      deps.typescript !== undefined ? 'package.json' : 'tsconfig.json',
+      deps.typescript !== undefined ? `dependency typescript@${deps.typescript}` : 'tsconfig.json present',
+    );
+  }
+  const locks: Array<[string, string]> = [
+    ['pnpm-lock.yaml', 'pnpm'],
+    ['yarn.lock', 'yarn'],
+    ['bun.lockb', 'bun'],
+    ['bun.lock', 'bun'],
+    ['package-lock.json', 'npm'],
+    ['npm-shrinkwrap.json', 'npm'],
+  ];
+  const lock = locks.find(([f]) => b.has(f));
+  const declared = pkg.packageManager?.split('@')[0];
+  a.packageManager = lock?.[1] ?? declared ?? 'npm';
+  a.buildTool = a.packageManager;
+  a.lockfile = lock?.[0] ?? null;
+  if (lock) evidence(a, `packageManager=${lock[1]}`, lock[0], 'lockfile present');
+  else if (declared) evidence(a, `packageManager=${declared}`, 'package.json', `packageManager ${pkg.packageManager}`);
+  if (pkg.packageManager) {
+    const pmv = pkg.packageManager.split('@')[1];
+    if (pmv) a.versions[a.packageManager] = pmv.split('+')[0];
+  }
+
+  let node: string | null = null;
+  for (const f of ['.nvmrc', '.node-version']) {
+    if (b.has(f)) {
+      const raw = (await b.read(f))?.trim() ?? '';
+      const v = raw.replace(/^v/, '');
+      if (/^\d/.test(v)) {
+        node = versionFromRange(v, 1);
+        evidence(a, `node=${node}`, f, `${f} says ${raw}`);
+        break;
+      }
+    }
+  }
+  if (!node && b.has('.tool-versions')) {
+    const tv = await toolVersions(b);
+    if (tv.nodejs) {
+      node = versionFromRange(tv.nodejs, 1);
+      evidence(a, `node=${node}`, '.tool-versions', `nodejs ${tv.nodejs}`);
+    }
+  }
+  if (!node && pkg.engines?.node) {
+    node = versionFromRange(pkg.engines.node, 1);
+    if (node) evidence(a, `node=${node}`, 'package.json', `engines.node ${pkg.engines.node}`);
+  }
+  if (node) a.versions.node = node;
+
+  const run = a.packageManager === 'npm' ? 'npm run' : a.packageManager === 'bun' ? 'bun run' : a.packageManager;
+  const scripts = pkg.scripts ?? {};
+  if (scripts.test && !NPM_NO_TEST.test(scripts.test)) {
+    a.testCommand = a.packageManager === 'npm' ? 'npm test' : `${run} test`;
+    evidence(a, `test=${a.testCommand}`, 'package.json', `scripts.test: ${scripts.test}`);
+  }
+  if (scripts.lint) {
+    a.lintCommand = `${run} lint`;
+    evidence(a, `lint=${a.lintCommand}`, 'package.json', `scripts.lint: ${scripts.lint}`);
+  } else if (deps.eslint !== undefined) {
+    a.lintCommand = 'npx eslint .';
+  }
+  if (scripts.build) {
+    a.buildCommand = `${run} build`;
+    evidence(a, `build=${a.buildCommand}`, 'package.json', `scripts.build: ${scripts.build}`);
+  }
+  void files;
+};
+
+const PY_FRAMEWORKS: Array<[RegExp, string]> = [
+  [/\bdjango\b/i, 'django'],
+  [/\bfastapi\b/i, 'fastapi'],
+  [/\bflask\b/i, 'flask'],
+];
+
+const analyzePython: Analyzer = async (a, b) => {
+  const sources: Array<[string, string]> = [];
+  for (const f of ['pyproject.toml', 'requirements.txt', 'Pipfile', 'setup.py']) {
+    if (b.has(f)) {
+      const t = await b.read(f);
+      if (t !== null) sources.push([f, t]);
+    }
+  }
+  const pyproject = sources.find(([f]) => f === 'pyproject.toml')?.[1] ?? '';
+  if (b.has('uv.lock') || /\[tool\.uv\]/.test(pyproject)) {
+    a.packageManager = 'uv';
+    a.lockfile = b.has('uv.lock') ? 'uv.lock' : 'pyproject.toml';
+  } else if (b.has('poetry.lock') || /\[tool\.poetry\]/.test(pyproject)) {
+    a.packageManager = 'poetry';
+    a.lockfile = b.has('poetry.lock') ? 'poetry.lock' : 'pyproject.toml';
+  } else if (b.has('Pipfile')) {
+    a.packageManager = 'pipenv';
+    a.lockfile = b.has('Pipfile.lock') ? 'Pipfile.lock' : 'Pipfile';
+  } else {
+    a.packageManager = 'pip';
+    a.lockfile = b.has('requirements.txt') ? 'requirements.txt' : null;
+  }
+  a.buildTool = a.packageManager;
+  evidence(a, `packageManager=${a.packageManager}`, a.lockfile ?? sources[0]?.[0] ?? 'setup.py', 'dependency files');
+
+  // Only dependency declarations count, not comments or the project's own name
+  const depText = sources
+    .map(([f, t]) => {
+      if (f !== 'pyproject.toml') return t.replace(/#.*$/gm, '');
+      const deps = t.match(/dependencies\s*=\s*\[[\s\S]*?\]/g) ?? [];
+      const poetry = t.match(/\[tool\.poetry\.(?:dev-)?dependencies\][\s\S]*?(?=\n\[|$)/g) ?? [];
+      const groups = t.match(/\[tool\.poetry\.group\.[^\]]+\.dependencies\][\s\S]*?(?=\n\[|$)/g) ?? [];
+      const optional = t.match(/\[project\.optional-dependencies\][\s\S]*?(?=\n\[(?!\s*")|$)/g) ?? [];
+      return [...deps, ...poetry, ...groups, ...optional].join('\n');
+    })
+    .join('\n');
+  a.hasDependencies = /[A-Za-z]/.test(
+    depText.replace(/dependencies\s*=\s*\[\s*\]/g, '').replace(/\[tool\.poetry[^\]]*\]|python\s*=.*$/gm, ''),
+  );
+  for (const [re, fw] of PY_FRAMEWORKS) {
+    const src = sources.find(([f, t]) => re.test(f === 'pyproject.toml' ? depText : t.replace(/#.*$/gm, '')));
+    if (src) {
+      a.framework = fw;
+      a.service = true;
+      evidence(a, `framework=${fw}`, src[0], `dependency ${fw}`);
+      break;
+    }
+  }
+  if (a.framework === 'generic' && b.has('manage.py')) {
+    a.framework = 'django';
+    a.service = true;
+    evidence(a, 'framework=django', 'manage.py', 'Django management script');
+  }
+
+  let py: string | null = null;
+  if (b.has('.python-version')) {
+    const raw = (await b.read('.python-version'))?.trim() ?? '';
+    py = versionFromRange(raw, 2);
+    if (py) evidence(a, `python=${py}`, '.python-version', raw);
+  }
+  if (!py) {
+    const req = firstMatch(pyproject, /requires-python\s*=\s*["']([^"']+)["']/);
+    const poetryPy = firstMatch(pyproject, /^python\s*=\s*["']([^"']+)["']/m);
+    const range = req ?? poetryPy;
+    if (range) {
+      py = versionFromRange(range, 2);
+      if (py) evidence(a, `python=${py}`, 'pyproject.toml', `${req ? 'requires-python' : 'python'} ${range}`);
+    }
+  }
+  if (py) a.versions.python = py;
+
+  const usesPytest =
+    /\bpytest\b/i.test(depText) || b.has('pytest.ini') || b.has('conftest.py') || /\[tool\.pytest/.test(pyproject);
+  const prefix = a.packageManager === 'poetry' ? 'poetry run ' : a.packageManager === 'uv' ? 'uv run ' : '';
+  if (usesPytest) {
+    a.testCommand = `${prefix}pytest`;
+    evidence(a, 'test=pytest', 'pyproject.toml', 'pytest configured or declared');
+  } else if (a.framework === 'django' && b.has('manage.py')) {
+    a.testCommand = `${prefix}python manage.py test`;
+    evidence(a, 'test=manage.py test', 'manage.py', 'Django test runner');
+  } else {
+    a.testCommand = `${prefix}python -m unittest discover -v`;
+    evidence(a, 'test=unittest', a.lockfile ?? 'pyproject.toml', 'no pytest: the standard library runner');
+  }
+  if (/\bruff\b/.test(depText) || /\[tool\.ruff/.test(pyproject)) a.lintCommand = `${prefix}ruff check .`;
+  else if (/\bflake8\b/.test(depText)) a.lintCommand = `${prefix}flake8`;
+};
+
+const analyzeJvm: Analyzer = async (a, b, files, manifest) => {
+  const maven = manifest === 'pom.xml';
+  const text = (await b.read(manifest)) ?? '';
+  a.buildTool = maven ? 'maven' : 'gradle';
+  a.packageManager = a.buildTool;
+  a.wrapper = maven ? b.has('mvnw') : b.has('gradlew');
+  a.lockfile = manifest;
+  a.hasDependencies = true;
+  const kotlin =
+    /kotlin\(\s*"jvm"\s*\)|org\.jetbrains\.kotlin|kotlin-maven-plugin|kotlin-stdlib/.test(text) ||
+    (manifest.endsWith('.kts') && files.some((f) => f.endsWith('.kt') && !f.endsWith('.gradle.kts')));
+  if (kotlin) {
+    a.language = 'kotlin';
+    a.evidence = a.evidence.filter((e) => !e.fact.startsWith('language='));
+    evidence(a, 'language=kotlin', manifest, 'Kotlin plugin or sources');
+  }
+  if (/spring-boot/.test(text)) {
+    a.framework = 'spring-boot';
+    a.service = true;
+    evidence(a, 'framework=spring-boot', manifest, 'org.springframework.boot');
+  } else if (/io\.ktor/.test(text)) {
+    a.framework = 'ktor';
+    a.service = true;
+    evidence(a, 'framework=ktor', manifest, 'io.ktor dependency');
+  } else if (/io\.quarkus/.test(text)) {
+    a.framework = 'quarkus';
+    a.service = true;
+    evidence(a, 'framework=quarkus', manifest, 'io.quarkus dependency');
+  }
+  const java =
+    firstMatch(text, /<java\.version>\s*([\d.]+)\s*</) ??
+    firstMatch(text, /<maven\.compiler\.release>\s*([\d.]+)\s*</) ??
+    firstMatch(text, /<release>\s*([\d.]+)\s*</) ??
+    firstMatch(text, /<maven\.compiler\.source>\s*([\d.]+)\s*</) ??
+    firstMatch(text, /JavaLanguageVersion\.of\(\s*(\d+)\s*\)/) ??
+    firstMatch(text, /jvmToolchain\(\s*(\d+)\s*\)/) ??
+    firstMatch(text, /JavaVersion\.VERSION_(\d+(?:_\d+)?)/)?.replace('1_', '') ??
+    firstMatch(text, /sourceCompatibility\s*=\s*['"]?(\d+(?:\.\d+)?)/);
+  if (java) {
+    const v = java.startsWith('1.') ? java.slice(2) : java;
+    a.versions.java = v;
+    evidence(a, `java=${v}`, manifest, `Java release ${java}`);
+  }
+  if (maven) {
+    const mvn = a.wrapper ? './mvnw' : 'mvn';
+    a.testCommand = `${mvn} --batch-mode verify`;
+    a.buildCommand = `${mvn} --batch-mode package -DskipTests`;
+  } else {
+    const gradle = a.wrapper ? './gradlew' : 'gradle';
+    a.testCommand = `${gradle} check --no-daemon`;
+    a.buildCommand = `${gradle} assemble --no-daemon`;
+  }
+};
+
+const analyzeRust: Analyzer = async (a, b) => {
+  a.buildTool = 'cargo';
+  a.packageManager = 'cargo';
+  const text = (await b.read('Cargo.toml')) ?? '';
+  a.lockfile = b.has('Cargo.lock') ? 'Cargo.lock' : 'Cargo.toml';
+  a.hasDependencies = /\[(dev-)?dependencies\]\s*\n\s*[A-Za-z]/.test(text) || /\[workspace/.test(text);
+  let v = firstMatch(text, /rust-version\s*=\s*"([^"]+)"/);
+  let from = 'Cargo.toml';
+  for (const f of ['rust-toolchain.toml', 'rust-toolchain']) {
+    if (b.has(f)) {
+      const t = (await b.read(f)) ?? '';
+      const c = firstMatch(t, /channel\s*=\s*"(\d[^"]*)"/) ?? firstMatch(t, /^(\d+\.\d+(?:\.\d+)?)\s*$/m);
+      if (c) {
+        v = c;
+        from = f;
+      }
+      break;
+    }
+  }
+  if (v) {
+    a.versions.rust = v;
+    evidence(a, `rust=${v}`, from, `toolchain ${v}`);
+  }
+  for (const [dep, fw] of [
+    ['axum', 'axum'],
+    ['actix-web', 'actix'],
+    ['rocket', 'rocket'],
+  ] as const) {
+    if (new RegExp(`^\\s*${dep}\\s*=`, 'm').test(text)) {
+      a.framework = fw;
+      a.service = true;
+      evidence(a, `framework=${fw}`, 'Cargo.toml', `dependency ${dep}`);
+      break;
+    }
+  }
+  const locked = b.has('Cargo.lock') ? ' --locked' : '';
+  a.testCommand = `cargo test${locked}`;
+  a.lintCommand = 'cargo clippy --all-targets -- -D warnings';
+  a.buildCommand = `cargo build --release${locked}`;
+};
+
+const analyzeRuby: Analyzer = async (a, b, files) => {
+  a.buildTool = 'bundler';
+  a.packageManager = 'bundler';
+  const gem = (await b.read('Gemfile')) ?? '';
+  a.lockfile = b.has('Gemfile.lock') ? 'Gemfile.lock' : 'Gemfile';
+  a.hasDependencies = /^\s*gem\s/m.test(gem);
+  const has = (g: string) => new RegExp(`^\\s*gem\\s+["']${g}["']`, 'm').test(gem);
+  if (has('rails')) {
+    a.framework = 'rails';
+    a.service = true;
+    evidence(a, 'framework=rails', 'Gemfile', 'gem rails');
+  } else if (has('sinatra')) {
+    a.framework = 'sinatra';
+    a.service = true;
+    evidence(a, 'framework=sinatra', 'Gemfile', 'gem sinatra');
+  }
+  let v: string | null = null;
+  if (b.has('.ruby-version')) {
+    const raw = (await b.read('.ruby-version'))?.trim() ?? '';
+    v = versionFromRange(raw, 2);
+    if (v) evidence(a, `ruby=${v}`, '.ruby-version', raw);
+  }
+  if (!v) {
+    const g = firstMatch(gem, /^\s*ruby\s+["']([^"']+)["']/m);
+    if (g) {
+      v = versionFromRange(g, 2);
+      if (v) evidence(a, `ruby=${v}`, 'Gemfile', `ruby ${g}`);
+    }
+  }
+  if (v) a.versions.ruby = v;
+  if (has('rspec-rails') || has('rspec') || files.some((f) => f.startsWith('spec/'))) {
+    a.testCommand = 'bundle exec rspec';
+  } else if (a.framework === 'rails') {
+    a.testCommand = 'bin/rails test';
+  } else {
+    a.testCommand = 'bundle exec rake test';
+  }
+  evidence(a, `test=${a.testCommand}`, 'Gemfile', 'test framework in the Gemfile or spec/ directory');
+  if (has('rubocop') || has('rubocop-rails') || has('rubocop-rails-omakase')) a.lintCommand = 'bundle exec rubocop';
+};
+
+const analyzePhp: Analyzer = async (a, b) => {
+  a.buildTool = 'composer';
+  a.packageManager = 'composer';
+  let c: {
+    require?: Record<string, string>;
+    'require-dev'?: Record<string, string>;
+    scripts?: Record<string, unknown>;
+  } = {};
+  try {
+    c = JSON.parse((await b.read('composer.json')) ?? '{}');
+  } catch {
+    evidence(a, 'composer.json unreadable', 'composer.json', 'not valid JSON; using defaults');
+  }
+  a.lockfile = b.has('composer.lock') ? 'composer.lock' : 'composer.json';
+  const req = { ...(c.require ?? {}), ...(c['require-dev'] ?? {}) };
+  a.hasDependencies = Object.keys(req).some((k) => k.includes('/'));
+  if (req['laravel/framework']) {
+    a.framework = 'laravel';
+    a.service = true;
+    evidence(a, 'framework=laravel', 'composer.json', `require laravel/framework ${req['laravel/framework']}`);
+  } else if (req['symfony/framework-bundle']) {
+    a.framework = 'symfony';
+    a.service = true;
+    evidence(
+      a,
+      'framework=symfony',
+      'composer.json',
+      `require symfony/framework-bundle ${req['symfony/framework-bundle']}`,
+    );
+  }
+  const php = c.require?.php;
+  if (php) {
+    const v = versionFromRange(php, 2);
+    if (v) {
+      a.versions.php = v;
+      evidence(a, `php=${v}`, 'composer.json', `require php ${php}`);
+    }
+  }
+  if (a.framework === 'laravel' && b.has('artisan')) a.testCommand = 'php artisan test';
+  else if (req['phpunit/phpunit'] || b.has('phpunit.xml') || b.has('phpunit.xml.dist'))
+    a.testCommand = 'vendor/bin/phpunit';
+  else if (c.scripts?.test) a.testCommand = 'composer test';
+  if (a.testCommand) evidence(a, `test=${a.testCommand}`, 'composer.json', 'test runner');
+  if (req['phpstan/phpstan']) a.lintCommand = 'vendor/bin/phpstan analyse';
+  else if (req['squizlabs/php_codesniffer']) a.lintCommand = 'vendor/bin/phpcs';
+};
+
+const analyzeDotnet: Analyzer = async (a, b, files, manifest) => {
+  a.buildTool = 'dotnet';
+  a.packageManager = 'nuget';
+  a.hasDependencies = true;
+  const projects = files.filter((f) => /\.(csproj|fsproj)$/.test(f) && f.split('/').length <= 4);
+  let sdk: string | null = null;
+  if (b.has('global.json')) {
+    const g = (await b.read('global.json')) ?? '';
+    const v = firstMatch(g, /"version"\s*:\s*"(\d+\.\d+)/);
+    if (v) {
+      sdk = v;
+      evidence(a, `dotnet=${v}`, 'global.json', `sdk.version ${v}`);
+    }
+  }
+  for (const p of projects.slice(0, 2)) {
+    const t = (await b.read(p)) ?? '';
+    if (/Sdk="Microsoft\.NET\.Sdk\.Web"/.test(t) || /Microsoft\.AspNetCore/.test(t)) {
+      if (a.framework !== 'aspnet-core') evidence(a, 'framework=aspnet-core', p, 'Microsoft.NET.Sdk.Web');
+      a.framework = 'aspnet-core';
+      a.service = true;
+    }
+    const tf = firstMatch(t, /<TargetFrameworks?>\s*net(\d+\.\d+)/);
+    if (tf && !sdk) {
+      sdk = tf;
+      evidence(a, `dotnet=${tf}`, p, `TargetFramework net${tf}`);
+    }
+  }
+  if (sdk) a.versions.dotnet = sdk;
+  a.lockfile = files.find((f) => f.endsWith('packages.lock.json')) ?? (projects[0] || manifest);
+  a.testCommand = 'dotnet test';
+  a.buildCommand = 'dotnet build --configuration Release';
+  a.lintCommand = 'dotnet format --verify-no-changes';
+};
+
+const analyzeCmake: Analyzer = async (a, b, files) => {
+  a.buildTool = 'cmake';
+  const text = (await b.read('CMakeLists.txt')) ?? '';
+  const langs = firstMatch(text, /project\s*\([^)]*LANGUAGES\s+([A-Za-z ]+)/i);
+  const cxx = langs ? /CXX/i.test(langs) : files.some((f) => /\.(cc|cpp|cxx|hpp)$/.test(f));
+  a.language = cxx ? 'cpp' : 'c';
+  if (!cxx) {
+    a.evidence = a.evidence.filter((e) => !e.fact.startsWith('language='));
+    evidence(a, 'language=c', 'CMakeLists.txt', langs ? `LANGUAGES ${langs.trim()}` : 'C sources only');
+  }
+  const std = firstMatch(text, /CMAKE_CXX_STANDARD\s+(\d+)/);
+  if (std) {
+    a.versions.cxx_standard = std;
+    evidence(a, `c++${std}`, 'CMakeLists.txt', `CMAKE_CXX_STANDARD ${std}`);
+  }
+  const cmakeMin = firstMatch(text, /cmake_minimum_required\s*\(\s*VERSION\s+([\d.]+)/i);
+  if (cmakeMin) a.versions.cmake = cmakeMin;
+  a.lockfile = b.has('vcpkg.json') ? 'vcpkg.json' : b.has('conanfile.txt') ? 'conanfile.txt' : null;
+  a.buildCommand = 'cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build --parallel';
+  a.testCommand = /enable_testing|add_test/.test(text) ? 'ctest --test-dir build --output-on-failure' : null;
+};
+
+const analyzeMake: Analyzer = async (a, b) => {
+  a.buildTool = 'make';
+  const mk = (await b.read('Makefile')) ?? '';
+  a.buildCommand = 'make';
+  a.testCommand = /^(test|check):/m.test(mk) ? `make ${firstMatch(mk, /^(test|check):/m)}` : null;
+};
+
+const ANALYZERS: Record<string, Analyzer> = {
+  go: analyzeGo,
+  node: analyzeNode,
+  python: analyzePython,
+  java: analyzeJvm,
+  rust: analyzeRust,
+  ruby: analyzeRuby,
+  php: analyzePhp,
+  dotnet: analyzeDotnet,
+  cpp: analyzeCmake,
+  c: analyzeMake,
+};

@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import type { LintResult } from '../gitlab/GitLab.js';
+import type { ArmCandidate, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
+import type { RepoReader } from '../repo/RepoReader.js';
+import { type Analysis, analyzeRepository, type Evidence } from './analyzeRepository.js';
+import type { TemplateRecord } from './builtInTemplates.js';
+import { composeDefaultPipeline } from './composeDefaultPipeline.js';
+import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
+import { proposeDockerfile } from './proposeDockerfile.js';
+import { type LintFn, validatePipeline } from './validatePipeline.js';
+
+/** Learned successful configurations for a context, best first is not required (the chooser ranks). */
+export interface LearnedSource {
+  learned(context: LearningContext): Promise<ArmCandidate[]>;
+}
+
+/** Templates (Chroma collection `pipeline_templates`); framework null → every template of the language. */
+export interface TemplateSource {
+  templates(language: string, framework: string | null): Promise<TemplateRecord[]>;
+}
+
+export interface GenerateInput {
+  reader: RepoReader;
+  tenant: string;
+  overrides?: { language?: string; framework?: string; policy?: string };
+}
+
+export interface GenerateDeps {
+  learned?: LearnedSource;
+  templates?: TemplateSource;
+  chooser: Chooser;
+  /** GitLab CI lint of the chosen candidate; a failing verdict moves on to the next candidate */
+  lint?: LintFn;
+  learnStage: LearnStageOptions;
+}
+
+/** Seed-API spelling of arm sources. */
+export type ApiSource = 'reinforcement_learning' | 'template' | 'default' | 'llm';
+
+export interface CandidateTrial {
+  label: string;
+  source: ArmSource;
+  hash: string;
+  ok: boolean;
+  errors: string[];
+}
+
+export interface Generation {
+  language: string;
+  framework: string;
+  evidence: Evidence[];
+  source: ApiSource;
+  confidence: number;
+  config: string;
+  dockerfile: string | null;
+  decisionId: string | null;
+  /** sha256 of `config` (64 hex; show the first 12) */
+  hash: string;
+  label: string;
+  policy: string;
+  analysis: Analysis;
+  candidatesTried: CandidateTrial[];
+  lint: LintResult | null;
+  warnings: string[];
+}
+
+/** The JSON of `generate --json` and `POST /api/v1/pipeline/generate`. */
+export interface GenerationJson {
+  language: string;
+  framework: string;
+  evidence: Evidence[];
+  source: ApiSource;
+  confidence: number;
+  config: string;
+  dockerfile?: string;
+}
+
+export function toGenerationJson(g: Generation): GenerationJson {
+  return {
+    language: g.language,
+    framework: g.framework,
+    evidence: g.evidence,
+    source: g.source,
+    confidence: g.confidence,
+    config: g.config,
+    ...(g.dockerfile ? { dockerfile: g.dockerfile } : {}),
+  };
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function apiSource(source: ArmSource): ApiSource {
+  return source === 'learned' ? 'reinforcement_learning' : source;
+}
+
+const BUILDS_IMAGE = /\b(buildah|kaniko|docker build|docker buildx|podman build)\b/;
+
+/**
+ * Without a learner's posterior: how much the source and the analysis are worth.
+ * Learned configurations ran green here; an exact template was written for the stack; the default
+ * is fitted to the detected facts but never ran; an unknown stack lowers everything.
+ */
+function priorConfidence(source: ArmSource, exact: boolean, a: Analysis): number {
+  const base =
+    source === 'learned' ? 0.9 : source === 'template' ? (exact ? 0.75 : 0.6) : source === 'llm' ? 0.5 : 0.65;
+  const factor = a.language === 'unknown' ? 0.3 : a.framework === 'generic' && source === 'default' ? 0.9 : 1;
+  return Math.round(base * factor * 100) / 100;
+}
+
+function applyOverrides(a: Analysis, o: GenerateInput['overrides']): Analysis {
+  if (!o) return a;
+  const out = { ...a, evidence: [...a.evidence] };
+  if (o.language && o.language.toLowerCase() !== a.language) {
+    out.language = o.language.toLowerCase();
+    out.evidence.push({
+      fact: `language=${out.language}`,
+      file: '(override)',
+      detail: `set by the user (detected ${a.language})`,
+    });
+  }
+  if (o.framework && o.framework.toLowerCase() !== a.framework) {
+    out.framework = o.framework.toLowerCase();
+    out.evidence.push({
+      fact: `framework=${out.framework}`,
+      file: '(override)',
+      detail: `set by the user (detected ${a.framework})`,
+    });
+  }
+  return out;
+}
+
+interface Prepared {
+  arm: ArmCandidate;
+  exact: boolean;
+}
+
+/**
+ * Analyses the repository, lists candidates in the seed's priority order (learned → exact
+ * template → language template → built-in default), drops those that fail validation, lets the
+ * chooser pick, and lints the pick when a GitLab connection exists (re-choosing on failure).
+ */
+export async function generatePipeline(input: GenerateInput, deps: GenerateDeps): Promise<Generation> {
+  const analysis = applyOverrides(await analyzeRepository(input.reader), input.overrides);
+  const context: LearningContext = { tenant: input.tenant, language: analysis.language, framework: analysis.framework };
+  const composed = composeDefaultPipeline(analysis);
+  const tried: CandidateTrial[] = [];
+  const warnings: string[] = [];
+  const prepared: Prepared[] = [];
+  const seen = new Set<string>();
+
+  const consider = (raw: ArmCandidate, exact: boolean) => {
+    let config: string;
+    try {
+      config = ensureLearnStage(raw.config, deps.learnStage);
+    } catch (err) {
+      tried.push({ label: raw.label, source: raw.source, hash: raw.hash, ok: false, errors: [(err as Error).message] });
+      return;
+    }
+    const hash = sha256(config);
+    if (seen.has(hash)) return;
+    seen.add(hash);
+    const v = validatePipeline(config);
+    tried.push({ label: raw.label, source: raw.source, hash, ok: v.ok, errors: v.errors });
+    if (v.ok) prepared.push({ arm: { ...raw, config, hash }, exact });
+  };
+
+  const learned = deps.learned ? await deps.learned.learned(context) : [];
+  for (const arm of learned) consider({ ...arm, source: 'learned' }, true);
+
+  const fromTemplate = (t: TemplateRecord, exact: boolean) => {
+    if (t.builtin) {
+      // re-composed from this repository's facts: the default below covers it
+      return;
+    }
+    consider(
+      {
+        hash: sha256(t.config),
+        source: 'template',
+        config: t.config,
+        dockerfile: t.dockerfile,
+        label: `template ${t.id}`,
+      },
+      exact,
+    );
+  };
+  if (deps.templates) {
+    const exact = await deps.templates.templates(analysis.language, analysis.framework);
+    for (const t of exact) if (t.framework === analysis.framework) fromTemplate(t, true);
+    const byLanguage = await deps.templates.templates(analysis.language, null);
+    for (const t of byLanguage)
+      if (t.framework !== analysis.framework && t.framework === 'generic') fromTemplate(t, false);
+  }
+  consider(
+    {
+      hash: sha256(composed.config),
+      source: 'default',
+      config: composed.config,
+      dockerfile: composed.dockerfile,
+      label: `built-in default ${composed.id}`,
+    },
+    true,
+  );
+
+  let lint: LintResult | null = null;
+  while (prepared.length > 0) {
+    const choice = await deps.chooser.choose(
+      context,
+      prepared.map((p) => p.arm),
+      { policy: input.overrides?.policy },
+    );
+    const picked = prepared.find((p) => p.arm.hash === choice.arm.hash) ?? prepared[0];
+    if (deps.lint) {
+      lint = await deps.lint(picked.arm.config);
+      if (!lint.valid) {
+        const trial = tried.find((t) => t.hash === picked.arm.hash);
+        if (trial) {
+          trial.ok = false;
+          trial.errors = lint.errors.map((e) => `GitLab lint: ${e}`);
+        }
+        prepared.splice(prepared.indexOf(picked), 1);
+        continue;
+      }
+      warnings.push(...lint.warnings.map((w) => `GitLab lint: ${w}`));
+    }
+    let dockerfile = picked.arm.dockerfile ?? null;
+    if (!dockerfile && !analysis.dockerfile && BUILDS_IMAGE.test(picked.arm.config))
+      dockerfile = proposeDockerfile(analysis);
+    if (analysis.dockerfile) dockerfile = null;
+    return {
+      language: analysis.language,
+      framework: analysis.framework,
+      evidence: analysis.evidence,
+      source: apiSource(picked.arm.source),
+      confidence: choice.confidence
+        ? Math.round(choice.confidence.mean * 100) / 100
+        : priorConfidence(picked.arm.source, picked.exact, analysis),
+      config: picked.arm.config,
+      dockerfile,
+      decisionId: choice.decisionId,
+      hash: picked.arm.hash,
+      label: picked.arm.label,
+      policy: choice.policy,
+      analysis,
+      candidatesTried: tried,
+      lint,
+      warnings,
+    };
+  }
+  const reasons = tried.map((t) => `${t.label}: ${t.errors.join('; ')}`).join('\n');
+  throw new Error(`no valid pipeline candidate for ${analysis.language}/${analysis.framework}:\n${reasons}`);
+}
