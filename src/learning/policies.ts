@@ -1,6 +1,7 @@
 import type { ArmStats } from './ArmStats.js';
+import { betaQuantile, incompleteBeta } from './betaMath.js';
 import type { Rng } from './Rng.js';
-import { expectedReward } from './reward.js';
+import { durationCost, expectedReward, stagesBonus } from './reward.js';
 import { thompsonPropensities } from './thompsonPropensities.js';
 
 export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1';
@@ -77,10 +78,55 @@ function untried(arms: readonly ArmStats[]): number | null {
   return i < 0 ? null : i;
 }
 
+/**
+ * Interval pruning: an arm whose whole 90 % credible interval of expected reward (the one `/learn/best`
+ * shows) lies below the 5 % quantile of the best arm is not worth a real pipeline to explore; it keeps only
+ * a floor of probability, so a misjudged arm is still re-tried now and then and can come back.
+ */
+export const PRUNE_QUANTILE = 0.05;
+/** Probability each pruned arm keeps; all pruned arms together keep at most PRUNE_FLOOR_TOTAL. */
+export const PRUNE_FLOOR = 0.001;
+export const PRUNE_FLOOR_TOTAL = 0.01;
+
+/**
+ * Thompson sampling's choice probabilities after interval pruning: the kept arms share 1 − floor in
+ * proportion to their exact Thompson propensities among themselves; each pruned arm gets the floor.
+ */
+export function prunedThompsonProbabilities(arms: readonly ArmStats[]): number[] {
+  const k = arms.length;
+  if (k <= 1) return thompsonPropensities(arms);
+  const m = arms.map((a) => 1 + stagesBonus(a.stagesCount));
+  const c = arms.map((a) => durationCost(a.durationS));
+  // Only an arm whose mean beats the running best lower bound can raise it: skip the others' quantiles.
+  let lower = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < k; i++) {
+    const mean = (arms[i].alpha / (arms[i].alpha + arms[i].beta)) * m[i] - c[i];
+    if (mean <= lower) continue;
+    lower = Math.max(lower, betaQuantile(PRUNE_QUANTILE, arms[i].alpha, arms[i].beta) * m[i] - c[i]);
+  }
+  const kept: number[] = [];
+  const pruned: number[] = [];
+  for (let i = 0; i < k; i++) {
+    const u = (lower + c[i]) / m[i];
+    const tail = u <= 0 ? 1 : u >= 1 ? 0 : 1 - incompleteBeta(u, arms[i].alpha, arms[i].beta);
+    (tail >= PRUNE_QUANTILE ? kept : pruned).push(i);
+  }
+  if (kept.length === 0) return thompsonPropensities(arms);
+  const inner = thompsonPropensities(kept.map((i) => arms[i]));
+  const out = new Array<number>(k).fill(0);
+  const floor = pruned.length === 0 ? 0 : Math.min(PRUNE_FLOOR, PRUNE_FLOOR_TOTAL / pruned.length);
+  const rest = 1 - floor * pruned.length;
+  kept.forEach((i, j) => {
+    out[i] = inner[j] * rest;
+  });
+  for (const i of pruned) out[i] = floor;
+  return out;
+}
+
 export const thompson: Policy = {
   name: 'thompson',
-  version: '1',
-  probabilities: (arms) => thompsonPropensities(arms),
+  version: '2',
+  probabilities: (arms) => prunedThompsonProbabilities(arms),
   choose(arms, contextRuns, rng) {
     // Drawing from the exact choice distribution is Thompson sampling, and keeps the logged propensity
     // equal to the probability the choice was really made with.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { sampleBeta } from '../../src/learning/betaMath.js';
-import { epsilonAt, POLICIES, POLICY_NAMES } from '../../src/learning/policies.js';
+import { epsilonAt, POLICIES, POLICY_NAMES, PRUNE_FLOOR, PRUNE_FLOOR_TOTAL } from '../../src/learning/policies.js';
 import { createRng } from '../../src/learning/Rng.js';
 import { durationCost, stagesBonus } from '../../src/learning/reward.js';
 import { thompsonPropensities } from '../../src/learning/thompsonPropensities.js';
@@ -133,5 +133,27 @@ describe('PriorChooser', () => {
     const f = await chooser.choose(ctx, cands, { forcedHash: 'bbbbbbbbbbbb' });
     expect(f).toMatchObject({ kind: 'forced', probability: 1 });
     expect(f.arm.source).toBe('llm');
+  });
+});
+
+describe('Thompson interval pruning', () => {
+  it('leaves an arm whose 90 % interval lies below the best arm only the exploration floor', () => {
+    const arms = [arm(0, 181, 21), arm(1, 41, 61), arm(2, 150, 30)];
+    const p = POLICIES.thompson.probabilities(arms, 500);
+    expect(p[1]).toBe(PRUNE_FLOOR);
+    expect(p[0] + p[2]).toBeCloseTo(1 - PRUNE_FLOOR, 12);
+    // the kept arms keep their exact Thompson proportions among themselves
+    const inner = thompsonPropensities([arms[0], arms[2]]);
+    expect(p[0] / (p[0] + p[2])).toBeCloseTo(inner[0], 9);
+  });
+  it('prunes nothing while the intervals overlap', () => {
+    const arms = [arm(0, 9, 3), arm(1, 7, 4), arm(2, 2, 1)];
+    expect(POLICIES.thompson.probabilities(arms, 10)).toEqual(thompsonPropensities(arms));
+  });
+  it('caps the floor of many pruned arms at 1 % in total', () => {
+    const arms = [arm(0, 500, 5), ...Array.from({ length: 50 }, (_, i) => arm(i + 1, 5, 50))];
+    const p = POLICIES.thompson.probabilities(arms, 1000);
+    expect(p[1]).toBeCloseTo(PRUNE_FLOOR_TOTAL / 50, 12);
+    expect(p[0]).toBeCloseTo(1 - PRUNE_FLOOR_TOTAL, 12);
   });
 });
