@@ -1,8 +1,61 @@
 import type { CliIo } from '../cli.js';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/openDatabase.js';
+import { getSetting } from '../db/settings.js';
+import { UserFacingError } from '../errors.js';
+import { startService, WEBHOOK_SECRET_SETTING } from '../main.js';
 
-// placeholder until the owner of this command lands it
-export const help = 'pipeline-learner serve';
-export async function run(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr('not yet implemented\n');
-  return 1;
+export const help = `Usage: pipeline-learner serve [--print-webhook-secret]
+
+Runs the webhook intake (POST /webhooks/gitlab), the job worker, the reconciler and the REST API
+on PORT (default 8080). Without DATABASE_URL the embedded store in DATA_DIR is used (one process
+at a time). With no GITLAB_WEBHOOK_SECRET, a secret is generated on first start, kept in the
+store and printed with the webhook URL.
+
+SIGTERM/SIGINT drain: no new jobs are claimed, running jobs finish, then the process exits.
+
+Options:
+  --print-webhook-secret  print the stored webhook secret and exit
+`;
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const unknown = argv.filter((a) => a !== '--print-webhook-secret');
+  if (unknown.length) throw new UserFacingError(`unknown option ${unknown[0]}\n\n${help}`, { exitCode: 2 });
+  const config = loadConfig(io.env);
+
+  if (argv.includes('--print-webhook-secret')) {
+    if (config.webhook.secret) {
+      io.stdout('GITLAB_WEBHOOK_SECRET is set: the secret is its value.\n');
+      return 0;
+    }
+    const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: 'serve' });
+    try {
+      const value = await getSetting(store.db, WEBHOOK_SECRET_SETTING).catch(() => null);
+      if (!value) throw new UserFacingError('no webhook secret stored yet: start `pipeline-learner serve` once');
+      io.stdout(`${value}\n`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  }
+
+  const service = await startService(config, { print: io.stdout });
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        io.stderr(`pipeline-learner serve: ${signal} again, exiting without waiting for running jobs\n`);
+        process.exit(1);
+      }
+      io.stderr(`pipeline-learner serve: ${signal}: finishing running jobs, then exiting\n`);
+      service.stop().then(resolve, (err) => {
+        io.stderr(`pipeline-learner serve: shutdown failed: ${String(err)}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
 }

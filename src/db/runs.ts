@@ -1,0 +1,261 @@
+import { type Selectable, sql } from 'kysely';
+import type { Db } from './database.js';
+import type { PipelineRunsTable, RunJob } from './tables/core.js';
+
+export interface ProjectRow {
+  projectId: number;
+  pathWithNamespace: string;
+  tenant: string;
+  ciConfigPath: string | null;
+}
+
+export async function upsertProject(db: Db, p: ProjectRow): Promise<void> {
+  await db
+    .insertInto('projects')
+    .values({
+      project_id: p.projectId,
+      path_with_namespace: p.pathWithNamespace,
+      tenant: p.tenant,
+      ci_config_path: p.ciConfigPath,
+    })
+    .onConflict((oc) =>
+      oc.column('project_id').doUpdateSet({
+        path_with_namespace: p.pathWithNamespace,
+        tenant: p.tenant,
+        ci_config_path: p.ciConfigPath,
+        last_event_at: sql<Date>`now()`,
+      }),
+    )
+    .execute();
+}
+
+export async function knownProjects(db: Db, limit = 1000): Promise<ProjectRow[]> {
+  const rows = await db.selectFrom('projects').selectAll().orderBy('last_event_at', 'desc').limit(limit).execute();
+  return rows.map((r) => ({
+    projectId: Number(r.project_id),
+    pathWithNamespace: r.path_with_namespace,
+    tenant: r.tenant,
+    ciConfigPath: r.ci_config_path,
+  }));
+}
+
+export interface ConfigurationInput {
+  hash: string;
+  content: string;
+  dockerfile: string | null;
+  validYaml: boolean;
+  yamlError: string | null;
+  language: string;
+  framework: string;
+  projectPath: string;
+}
+
+/** Inserts a configuration the first time its hash is seen; an existing one is never overwritten. */
+export async function insertConfiguration(db: Db, c: ConfigurationInput): Promise<boolean> {
+  const r = await db
+    .insertInto('configurations')
+    .values({
+      hash: c.hash,
+      content: c.content,
+      dockerfile: c.dockerfile,
+      valid_yaml: c.validYaml,
+      yaml_error: c.yamlError,
+      language: c.language,
+      framework: c.framework,
+      first_project_path: c.projectPath,
+    })
+    .onConflict((oc) => oc.column('hash').doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+export async function getConfiguration(db: Db, hash: string) {
+  return db.selectFrom('configurations').selectAll().where('hash', '=', hash).executeTakeFirst();
+}
+
+export interface RunInput {
+  pipelineId: number;
+  iid: number | null;
+  projectId: number;
+  projectPath: string;
+  tenant: string;
+  sha: string;
+  ref: string;
+  source: string | null;
+  status: string;
+  durationS: number | null;
+  queuedDurationS: number | null;
+  jobs: RunJob[];
+  failedJobs: RunJob[];
+  stagesCount: number;
+  configHash: string | null;
+  configPath: string;
+  language: string;
+  framework: string;
+  finishedAt: Date | null;
+}
+
+export interface RunRow extends RunInput {
+  recordedAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * One row per pipeline: a retried pipeline (same id) updates it. Returns the status it had
+ * before, null when this is the first record.
+ */
+export async function upsertRun(db: Db, r: RunInput): Promise<{ previousStatus: string | null }> {
+  const before = await db
+    .selectFrom('pipeline_runs')
+    .select('status')
+    .where('pipeline_id', '=', r.pipelineId)
+    .executeTakeFirst();
+  const values = {
+    iid: r.iid,
+    project_id: r.projectId,
+    project_path: r.projectPath,
+    tenant: r.tenant,
+    sha: r.sha,
+    ref: r.ref,
+    source: r.source,
+    status: r.status,
+    duration_s: r.durationS,
+    queued_duration_s: r.queuedDurationS,
+    jobs: sql<RunJob[]>`cast(${JSON.stringify(r.jobs)} as jsonb)`,
+    failed_jobs: sql<RunJob[]>`cast(${JSON.stringify(r.failedJobs)} as jsonb)`,
+    stages_count: r.stagesCount,
+    config_hash: r.configHash,
+    config_path: r.configPath,
+    language: r.language,
+    framework: r.framework,
+    finished_at: r.finishedAt,
+  };
+  await db
+    .insertInto('pipeline_runs')
+    .values({ pipeline_id: r.pipelineId, ...values })
+    .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
+    .execute();
+  return { previousStatus: before?.status ?? null };
+}
+
+function toRunRow(r: Selectable<PipelineRunsTable>): RunRow {
+  return {
+    pipelineId: Number(r.pipeline_id),
+    iid: r.iid === null ? null : Number(r.iid),
+    projectId: Number(r.project_id),
+    projectPath: r.project_path,
+    tenant: r.tenant,
+    sha: r.sha,
+    ref: r.ref,
+    source: r.source,
+    status: r.status,
+    durationS: r.duration_s,
+    queuedDurationS: r.queued_duration_s,
+    jobs: r.jobs,
+    failedJobs: r.failed_jobs,
+    stagesCount: r.stages_count,
+    configHash: r.config_hash,
+    configPath: r.config_path,
+    language: r.language,
+    framework: r.framework,
+    finishedAt: r.finished_at,
+    recordedAt: r.recorded_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function getRun(db: Db, pipelineId: number): Promise<RunRow | null> {
+  const r = await db.selectFrom('pipeline_runs').selectAll().where('pipeline_id', '=', pipelineId).executeTakeFirst();
+  return r ? toRunRow(r) : null;
+}
+
+export async function listRuns(db: Db, options: { projectId?: number; limit?: number } = {}): Promise<RunRow[]> {
+  let q = db.selectFrom('pipeline_runs').selectAll().orderBy('pipeline_id');
+  if (options.projectId !== undefined) q = q.where('project_id', '=', options.projectId);
+  if (options.limit) q = q.limit(options.limit);
+  return (await q.execute()).map(toRunRow);
+}
+
+/** Which of these pipelines already have a run recorded with this status. */
+export async function recordedStatuses(db: Db, pipelineIds: number[]): Promise<Map<number, string>> {
+  if (pipelineIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('pipeline_runs')
+    .select(['pipeline_id', 'status'])
+    .where('pipeline_id', 'in', pipelineIds)
+    .execute();
+  return new Map(rows.map((r) => [Number(r.pipeline_id), r.status]));
+}
+
+export interface SuccessfulConfiguration {
+  hash: string;
+  language: string;
+  framework: string;
+  content: string;
+  dockerfile: string | null;
+  tenant: string;
+  projectPath: string;
+  /** the latest successful run of this configuration */
+  pipelineId: number;
+  durationS: number | null;
+  stagesCount: number;
+  finishedAt: Date | null;
+  recordedAt: Date;
+  runCount: number;
+}
+
+/**
+ * One entry per configuration that has succeeded, with its latest successful run. Filters are
+ * exact (callers lowercase them); without `tenant` every tenant is covered.
+ */
+export async function successfulConfigurations(
+  db: Db,
+  filter: { language?: string; framework?: string; tenant?: string; configHash?: string; limit?: number },
+): Promise<SuccessfulConfiguration[]> {
+  let q = db
+    .selectFrom('pipeline_runs as r')
+    .innerJoin('configurations as c', 'c.hash', 'r.config_hash')
+    .where('r.status', '=', 'success')
+    .select([
+      'c.hash',
+      'r.language',
+      'r.framework',
+      'c.content',
+      'c.dockerfile',
+      'r.tenant',
+      'r.project_path',
+      'r.pipeline_id',
+      'r.duration_s',
+      'r.stages_count',
+      'r.finished_at',
+      'r.recorded_at',
+      sql<number>`count(*) over (partition by c.hash, r.tenant)`.as('run_count'),
+      sql<number>`row_number() over (partition by c.hash, r.tenant order by r.pipeline_id desc)`.as('rn'),
+    ]);
+  if (filter.language) q = q.where('r.language', '=', filter.language);
+  if (filter.framework) q = q.where('r.framework', '=', filter.framework);
+  if (filter.tenant) q = q.where('r.tenant', '=', filter.tenant);
+  if (filter.configHash) q = q.where('c.hash', '=', filter.configHash);
+  const rows = await db
+    .selectFrom(q.as('x'))
+    .selectAll()
+    .where('rn', '=', 1)
+    .orderBy('pipeline_id', 'desc')
+    .limit(filter.limit ?? 100)
+    .execute();
+  return rows.map((r) => ({
+    hash: r.hash,
+    language: r.language,
+    framework: r.framework,
+    content: r.content,
+    dockerfile: r.dockerfile,
+    tenant: r.tenant,
+    projectPath: r.project_path,
+    pipelineId: Number(r.pipeline_id),
+    durationS: r.duration_s === null ? null : Number(r.duration_s),
+    stagesCount: r.stages_count,
+    finishedAt: r.finished_at,
+    recordedAt: r.recorded_at,
+    runCount: Number(r.run_count),
+  }));
+}

@@ -1,0 +1,96 @@
+import { UserFacingError } from '../errors.js';
+import { GitLabError, type ProjectRef } from '../gitlab/GitLab.js';
+import { fetchSnapshot, learnStageStatus } from './pipelineSnapshot.js';
+import { type RecordDeps, recordPipeline, TERMINAL_STATUSES } from './recordPipeline.js';
+
+export interface LearnRecordRequest {
+  project: ProjectRef;
+  pipelineId: number;
+  /** the seed's `branch`: when given, the pipeline must have run on it */
+  branch: string | null;
+  /** CI_JOB_TOKEN of the calling job; null when the caller used the API token */
+  jobToken: string | null;
+}
+
+export interface LearnRecordResult {
+  success: true;
+  message: string;
+  pipeline_id: number;
+  status: string;
+  stored: boolean;
+  config_hash: string | null;
+}
+
+/** The project path in a repository URL (`https://gitlab/acme/app.git` → `acme/app`). */
+export function projectPathFromRepoUrl(repoUrl: string, gitlabUrl: string | null): string {
+  let path: string;
+  try {
+    path = new URL(repoUrl).pathname;
+  } catch {
+    throw new UserFacingError(`repo_url is not a URL: ${repoUrl}`, { status: 400 });
+  }
+  const prefix = gitlabUrl ? new URL(gitlabUrl).pathname.replace(/\/+$/, '') : '';
+  if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
+  path = path.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
+  if (!path.includes('/')) throw new UserFacingError(`repo_url does not name a project: ${repoUrl}`, { status: 400 });
+  return path;
+}
+
+async function verifyJobToken(deps: RecordDeps, req: LearnRecordRequest, token: string): Promise<number> {
+  let job: Awaited<ReturnType<RecordDeps['gitlab']['jobForToken']>>;
+  try {
+    job = await deps.gitlab.jobForToken(token);
+  } catch (err) {
+    if (err instanceof GitLabError && (err.status === 401 || err.status === 403 || err.status === 404)) {
+      throw new UserFacingError('GitLab did not accept the JOB-TOKEN (it is valid only while its job runs)', {
+        status: 401,
+      });
+    }
+    throw err;
+  }
+  if (job.pipeline.id !== req.pipelineId) {
+    throw new UserFacingError(
+      `the JOB-TOKEN belongs to a job of pipeline ${job.pipeline.id}, not pipeline ${req.pipelineId}`,
+      { status: 403 },
+    );
+  }
+  const projectId = typeof req.project === 'number' ? req.project : (await deps.gitlab.project(req.project)).id;
+  if (projectId !== job.pipeline.project_id) {
+    throw new UserFacingError(`the JOB-TOKEN belongs to a job of another project`, { status: 403 });
+  }
+  return job.id;
+}
+
+/**
+ * The seed's POST /learn/record: the learn stage reports its own pipeline. A pipeline still
+ * running counts as a success once every other job passed (the learn job is the last stage).
+ */
+export async function learnRecord(deps: RecordDeps, req: LearnRecordRequest): Promise<LearnRecordResult> {
+  const callerJobId = req.jobToken ? await verifyJobToken(deps, req, req.jobToken) : null;
+  const snapshot = await fetchSnapshot(deps.gitlab, req.project, req.pipelineId);
+  if (req.branch && req.branch !== snapshot.ref) {
+    throw new UserFacingError(`pipeline ${req.pipelineId} ran on ${snapshot.ref}, not on branch ${req.branch}`, {
+      status: 400,
+    });
+  }
+  const status = learnStageStatus(snapshot, callerJobId);
+  const base = { success: true as const, pipeline_id: req.pipelineId, status };
+  if (!TERMINAL_STATUSES.has(status)) {
+    return {
+      ...base,
+      message: `Pipeline is still ${status}; nothing recorded yet (the pipeline webhook will record it when it finishes).`,
+      stored: false,
+      config_hash: null,
+    };
+  }
+  const outcome = await recordPipeline(deps, { ...snapshot, status });
+  const message =
+    status === 'success'
+      ? outcome.stored
+        ? 'Pipeline succeeded! Configuration stored for reinforcement learning.'
+        : 'Pipeline succeeded, but it has no CI configuration file to store.'
+      : status === 'failed'
+        ? 'Pipeline failed. Result recorded as negative evidence for its configuration.'
+        : `Pipeline ${status}. Result logged.`;
+  return { ...base, message, stored: outcome.stored, config_hash: outcome.configHash };
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import type { JobContext, JobHandler } from '../jobs/Worker.js';
+import { fetchSnapshot } from './pipelineSnapshot.js';
+import { type PipelineSnapshot, type RecordDeps, recordPipeline, TERMINAL_STATUSES } from './recordPipeline.js';
+
+export const PIPELINE_EVENT = 'pipeline_event';
+
+/** A webhook carries the whole snapshot; the reconciler only names the pipeline. */
+export type PipelineEventPayload =
+  | { source: 'webhook'; snapshot: PipelineSnapshot }
+  | { source: 'reconcile'; projectId: number; pipelineId: number };
+
+const payloadSchema = z.union([
+  z.object({ source: z.literal('webhook'), snapshot: z.custom<PipelineSnapshot>((v) => !!v && typeof v === 'object') }),
+  z.object({ source: z.literal('reconcile'), projectId: z.number(), pipelineId: z.number() }),
+]);
+
+export function pipelineEventHandler(deps: RecordDeps): JobHandler {
+  return async (raw: unknown, ctx: JobContext) => {
+    const payload = payloadSchema.parse(raw) as PipelineEventPayload;
+    const snapshot =
+      payload.source === 'webhook'
+        ? payload.snapshot
+        : await fetchSnapshot(deps.gitlab, payload.projectId, payload.pipelineId);
+    if (!TERMINAL_STATUSES.has(snapshot.status)) {
+      ctx.log.info({ status: snapshot.status }, 'pipeline is not finished; nothing to record');
+      return;
+    }
+    await recordPipeline({ ...deps, log: ctx.log }, snapshot);
+  };
+}

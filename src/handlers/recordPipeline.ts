@@ -1,0 +1,293 @@
+import { createHash } from 'node:crypto';
+import { parseDocument } from 'yaml';
+import type { Db } from '../db/database.js';
+import {
+  getConfiguration,
+  getRun,
+  insertConfiguration,
+  successfulConfigurations,
+  upsertProject,
+  upsertRun,
+} from '../db/runs.js';
+import type { RunJob } from '../db/tables/core.js';
+import type { GitLab, ProjectRef } from '../gitlab/GitLab.js';
+import type { Logger } from '../log.js';
+import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../vectors/seedDocuments.js';
+import { COLLECTIONS, type VectorIndex } from '../vectors/VectorIndex.js';
+import { maskCredentials } from './maskCredentials.js';
+
+/** Everything about one pipeline that the record step needs, whatever told us about it. */
+export interface PipelineSnapshot {
+  projectId: number;
+  projectPath: string;
+  /** the project's `ci_config_path` ("" / null = .gitlab-ci.yml) */
+  ciConfigPath: string | null;
+  pipelineId: number;
+  iid: number | null;
+  sha: string;
+  ref: string;
+  source: string | null;
+  status: string;
+  durationS: number | null;
+  queuedDurationS: number | null;
+  finishedAt: string | null;
+  jobs: RunJob[];
+}
+
+export interface RunObservation {
+  tenant: string;
+  language: string;
+  framework: string;
+  projectPath: string;
+  pipelineId: number;
+  configHash: string | null;
+  status: string;
+  durationS: number | null;
+  stagesCount: number;
+  failedJobs: RunJob[];
+  at: Date;
+}
+
+/** What the record step tells the learner; the learner is idempotent per pipeline id. */
+export interface RunObserver {
+  observeRun(run: RunObservation): Promise<void>;
+}
+
+export interface StackDetection {
+  language: string;
+  framework: string;
+}
+
+/** Language/framework of a project at a revision (the generation module's analysis over GitLab). */
+export type DetectStack = (project: ProjectRef, sha: string) => Promise<StackDetection>;
+
+export interface RecordDeps {
+  db: Db;
+  gitlab: GitLab;
+  vectors: VectorIndex;
+  detect: DetectStack;
+  learner: RunObserver;
+  log: Logger;
+}
+
+export interface RecordOutcome {
+  status: string;
+  /** a success was recorded for the configuration */
+  stored: boolean;
+  configHash: string | null;
+  language: string;
+  framework: string;
+  previousStatus: string | null;
+}
+
+export const TERMINAL_STATUSES = new Set(['success', 'failed', 'canceled']);
+
+export function tenantOfPath(path: string): string {
+  return (path.replace(/^\/+/, '').split('/')[0] || path).toLowerCase();
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The seed's "Stages Passed": the names of the jobs that succeeded (its stages_count counts them),
+ * kept the same here so PostgreSQL, the API and the vector records rank alike.
+ */
+export function stagesPassed(jobs: RunJob[]): string[] {
+  return jobs.filter((j) => j.status === 'success').map((j) => j.name);
+}
+
+export function failedJobsOf(jobs: RunJob[]): RunJob[] {
+  return jobs.filter((j) => j.status === 'failed' && !j.allow_failure);
+}
+
+/** `path`, `path@group/project` or `path@group/project:ref` (GitLab's ci_config_path forms). */
+function configLocation(
+  snapshot: PipelineSnapshot,
+): { project: ProjectRef; path: string; ref: string; label: string } | null {
+  const raw = snapshot.ciConfigPath?.trim() || '.gitlab-ci.yml';
+  if (/^https?:\/\//i.test(raw)) return null;
+  const at = raw.indexOf('@');
+  if (at < 0) return { project: snapshot.projectId, path: raw, ref: snapshot.sha, label: raw };
+  const path = raw.slice(0, at);
+  const rest = raw.slice(at + 1);
+  const colon = rest.indexOf(':');
+  const project = colon < 0 ? rest : rest.slice(0, colon);
+  const ref = colon < 0 ? 'HEAD' : rest.slice(colon + 1);
+  return { project, path, ref, label: raw };
+}
+
+/**
+ * Records one pipeline: configuration by hash (first write wins), one run row per pipeline id,
+ * vector evidence, then the learner. Every step is idempotent, so a job re-run after a crash
+ * (or a duplicate delivery) changes nothing that was already recorded.
+ */
+export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Promise<RecordOutcome> {
+  const log = deps.log.child({ pipeline_id: s.pipelineId, project: s.projectPath });
+  const tenant = tenantOfPath(s.projectPath);
+  await upsertProject(deps.db, {
+    projectId: s.projectId,
+    pathWithNamespace: s.projectPath,
+    tenant,
+    ciConfigPath: s.ciConfigPath,
+  });
+
+  const location = configLocation(s);
+  const [config, dockerfile, stack] = await Promise.all([
+    location ? deps.gitlab.fileRaw(location.project, location.path, location.ref) : Promise.resolve(null),
+    deps.gitlab.fileRaw(s.projectId, 'Dockerfile', s.sha),
+    deps.detect(s.projectId, s.sha),
+  ]);
+  const language = stack.language.toLowerCase();
+  const framework = stack.framework.toLowerCase();
+
+  let configHash: string | null = null;
+  if (config !== null) {
+    configHash = sha256Hex(config);
+    const doc = parseDocument(config);
+    const yamlError = doc.errors[0]?.message ?? null;
+    if (yamlError) log.warn({ config_hash: configHash.slice(0, 12) }, 'CI configuration is not valid YAML');
+    await insertConfiguration(deps.db, {
+      hash: configHash,
+      content: maskCredentials(config),
+      dockerfile: dockerfile === null ? null : maskCredentials(dockerfile),
+      validYaml: !yamlError,
+      yamlError,
+      language,
+      framework,
+      projectPath: s.projectPath,
+    });
+  } else {
+    log.info({ config_path: location?.label ?? s.ciConfigPath }, 'no CI configuration file at the pipeline sha');
+  }
+
+  const failedJobs = failedJobsOf(s.jobs);
+  const stagesCount = stagesPassed(s.jobs).length;
+  const { previousStatus } = await upsertRun(deps.db, {
+    pipelineId: s.pipelineId,
+    iid: s.iid,
+    projectId: s.projectId,
+    projectPath: s.projectPath,
+    tenant,
+    sha: s.sha,
+    ref: s.ref,
+    source: s.source,
+    status: s.status,
+    durationS: s.durationS,
+    queuedDurationS: s.queuedDurationS,
+    jobs: s.jobs,
+    failedJobs,
+    stagesCount,
+    configHash,
+    configPath: location?.label ?? s.ciConfigPath ?? '.gitlab-ci.yml',
+    language,
+    framework,
+    finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
+  });
+
+  if (configHash) await syncVectors(deps, { s, configHash, language, framework, tenant, failedJobs, previousStatus });
+
+  await deps.learner.observeRun({
+    tenant,
+    language,
+    framework,
+    projectPath: s.projectPath,
+    pipelineId: s.pipelineId,
+    configHash,
+    status: s.status,
+    durationS: s.durationS,
+    stagesCount,
+    failedJobs,
+    at: s.finishedAt ? new Date(s.finishedAt) : new Date(),
+  });
+  log.info(
+    { status: s.status, previous_status: previousStatus, config_hash: configHash?.slice(0, 12) },
+    'run recorded',
+  );
+  return {
+    status: s.status,
+    stored: s.status === 'success' && configHash !== null,
+    configHash,
+    language,
+    framework,
+    previousStatus,
+  };
+}
+
+/**
+ * Brings the vector collections in line with PostgreSQL for this pipeline and configuration.
+ * Counts come from the database rather than increments, so repeating this is harmless.
+ */
+async function syncVectors(
+  deps: RecordDeps,
+  x: {
+    s: PipelineSnapshot;
+    configHash: string;
+    language: string;
+    framework: string;
+    tenant: string;
+    failedJobs: RunJob[];
+    previousStatus: string | null;
+  },
+): Promise<void> {
+  const { s, configHash, language, framework } = x;
+  const successId = successDocumentId(language, framework, configHash);
+  const all = await successfulConfigurations(deps.db, { configHash, limit: 1000 });
+  const latest = all[0];
+  if (latest) {
+    const runCount = all.reduce((n, c) => n + c.runCount, 0);
+    const latestJobs =
+      latest.pipelineId === s.pipelineId ? s.jobs : ((await getRun(deps.db, latest.pipelineId))?.jobs ?? []);
+    const [existing] = await deps.vectors.get(COLLECTIONS.successful, [successId]);
+    const record = buildSuccessRecord(
+      {
+        language,
+        framework,
+        pipelineId: latest.pipelineId,
+        duration: latest.durationS ?? 0,
+        passed: stagesPassed(latestJobs),
+        config: latest.content,
+        dockerfile: latest.dockerfile,
+        tenant: latest.tenant,
+        project: latest.projectPath,
+        configHash,
+        finishedAt: latest.finishedAt ?? latest.recordedAt,
+        runCount,
+      },
+      existing ?? null,
+    );
+    await deps.vectors.upsert(COLLECTIONS.successful, [record]);
+  } else if (x.previousStatus === 'success') {
+    // a retried pipeline turned from success to failure and no other success of this configuration remains
+    await deps.vectors.delete(COLLECTIONS.successful, { ids: [successId] });
+  }
+
+  if (s.status === 'failed') {
+    const stored = await getConfiguration(deps.db, configHash);
+    await deps.vectors.upsert(COLLECTIONS.feedback, [
+      buildFeedbackRecord({
+        tenant: x.tenant,
+        project: s.projectPath,
+        language,
+        framework,
+        pipelineId: s.pipelineId,
+        status: 'failed',
+        duration: s.durationS ?? 0,
+        configHash,
+        config: stored?.content ?? '',
+        dockerfile: stored?.dockerfile ?? null,
+        failedJobs: x.failedJobs.map((j) => ({
+          name: j.name,
+          stage: j.stage,
+          failureReason: j.failure_reason,
+          allowFailure: j.allow_failure,
+        })),
+        finishedAt: s.finishedAt ?? new Date(),
+      }),
+    ]);
+  } else if (x.previousStatus === 'failed') {
+    // the pipeline was retried into success (or canceled): its failure is no longer evidence
+    await deps.vectors.delete(COLLECTIONS.feedback, { where: { pipeline_id: String(s.pipelineId) } });
+  }
+}

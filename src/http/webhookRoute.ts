@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Db } from '../db/database.js';
+import { eventKind, pipelineHookSchema } from '../gitlab/webhookPayloads.js';
+import { PIPELINE_EVENT, type PipelineEventPayload } from '../handlers/pipelineEvent.js';
+import { snapshotFromHook } from '../handlers/pipelineSnapshot.js';
+import { TERMINAL_STATUSES } from '../handlers/recordPipeline.js';
+import type { Logger } from '../log.js';
+import { createIntakeBatcher } from './intakeBatcher.js';
+import { redactPayload } from './redactPayload.js';
+import { safeEqual, verifySignature } from './verifyWebhook.js';
+
+export const NOTE_EVENT = 'note_event';
+export const EMOJI_EVENT = 'emoji_event';
+
+export interface WebhookOptions {
+  db: Db;
+  log: Logger;
+  /** X-Gitlab-Token; null only when a signing token is configured */
+  secret: string | null;
+  /** whsec_…: Standard Webhooks signatures required when set */
+  signingToken: string | null;
+  toleranceS: number;
+  maxBodyBytes: number;
+  maxAttempts: number;
+  /** concurrent intake statements: 1 for the embedded store, a few for PostgreSQL */
+  maxWritesInFlight?: number;
+  /** called after a job was enqueued (wakes the in-process worker) */
+  onEnqueued?: () => void;
+  nowMs?: () => number;
+}
+
+/** Which job a delivery becomes, or why it is ignored. */
+export type Route = { kind: string; payload: unknown; projectId: number | null } | { ignored: string };
+
+export function routeEvent(headers: Headers, body: Record<string, unknown>, log: Logger): Route {
+  const kind = eventKind(headers, body);
+  const projectId = (body.project as { id?: unknown } | undefined)?.id;
+  const pid = typeof projectId === 'number' ? projectId : null;
+  switch (kind) {
+    case 'pipeline': {
+      const hook = pipelineHookSchema.safeParse(body);
+      if (!hook.success) {
+        log.warn({ issues: hook.error.issues.slice(0, 3) }, 'pipeline hook with an unexpected shape; ignored');
+        return { ignored: 'unrecognised pipeline payload' };
+      }
+      const status = hook.data.object_attributes.status;
+      if (!TERMINAL_STATUSES.has(status)) return { ignored: `pipeline status ${status} is not final` };
+      const payload: PipelineEventPayload = { source: 'webhook', snapshot: snapshotFromHook(hook.data) };
+      return { kind: PIPELINE_EVENT, payload, projectId: pid };
+    }
+    case 'note':
+      return { kind: NOTE_EVENT, payload: { hook: redactPayload(body) }, projectId: pid };
+    case 'emoji':
+      return { kind: EMOJI_EVENT, payload: { hook: redactPayload(body) }, projectId: pid };
+    case 'confidential_note':
+      return { ignored: 'confidential notes are never acted on' };
+    default:
+      return { ignored: `event ${headers.get('x-gitlab-event') ?? kind} is not handled` };
+  }
+}
+
+/**
+ * The key a redelivery shares with the original: webhook-id (= Idempotency-Key), else the event
+ * UUID (per event and kind), else the body itself.
+ */
+export function dedupeKey(headers: Headers, route: { kind: string }, raw: Uint8Array): string {
+  const id = headers.get('webhook-id') ?? headers.get('idempotency-key');
+  if (id) return `id:${id.trim()}`;
+  const uuid = headers.get('x-gitlab-event-uuid');
+  if (uuid) return `event:${uuid.trim()}:${route.kind}`;
+  return `body:${createHash('sha256').update(raw).digest('hex')}`;
+}
+
+/** POST /webhooks/gitlab: verify → persist + enqueue (one statement) → 202. Never calls out. */
+export function webhookRoute(o: WebhookOptions): Hono {
+  const app = new Hono();
+  const now = o.nowMs ?? Date.now;
+  const batcher = createIntakeBatcher(o.db, { maxInFlight: o.maxWritesInFlight ?? 1 });
+  const unauthorized = (reason: string) => {
+    // the reason is logged, never the offered value
+    o.log.warn({ reason }, 'webhook refused: bad credentials');
+    return new Response(JSON.stringify({ error: 'invalid or missing webhook credentials' }), {
+      status: 401,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+
+  app.post(
+    '/webhooks/gitlab',
+    async (c, next) => {
+      if (o.secret !== null) {
+        const offered = c.req.header('x-gitlab-token');
+        if (offered === undefined || !safeEqual(o.secret, offered)) return unauthorized('X-Gitlab-Token mismatch');
+      }
+      await next();
+    },
+    bodyLimit({
+      maxSize: o.maxBodyBytes,
+      onError: (c) => c.json({ error: `payload larger than ${o.maxBodyBytes} bytes` }, 413),
+    }),
+    async (c) => {
+      const raw = new Uint8Array(await c.req.arrayBuffer());
+      const headers = c.req.raw.headers;
+      if (o.signingToken) {
+        const check = verifySignature({
+          signingToken: o.signingToken,
+          id: headers.get('webhook-id') ?? undefined,
+          timestamp: headers.get('webhook-timestamp') ?? undefined,
+          signature: headers.get('webhook-signature') ?? undefined,
+          body: raw,
+          nowS: Math.floor(now() / 1000),
+          toleranceS: o.toleranceS,
+        });
+        if (!check.ok) return unauthorized(check.reason);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+      } catch {
+        return c.json({ error: 'body is not valid JSON' }, 400);
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) {
+        return c.json({ error: 'body must be a JSON object' }, 400);
+      }
+      const route = routeEvent(headers, body as Record<string, unknown>, o.log);
+      if ('ignored' in route) return c.json({ status: 'ignored', reason: route.ignored }, 202);
+      const key = dedupeKey(headers, route, raw);
+      const result = await batcher.accept({
+        dedupeKey: key,
+        event: headers.get('x-gitlab-event') ?? route.kind,
+        projectId: route.projectId,
+        payload: redactPayload(body),
+        job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
+      });
+      if (result.duplicate) {
+        o.log.info({ delivery_id: result.deliveryId }, 'duplicate delivery ignored');
+        return c.json({ status: 'duplicate', delivery_id: result.deliveryId }, 202);
+      }
+      o.log.info({ delivery_id: result.deliveryId, job_id: result.jobId, job_kind: route.kind }, 'delivery accepted');
+      o.onEnqueued?.();
+      return c.json({ status: 'accepted', delivery_id: result.deliveryId, job_id: result.jobId }, 202);
+    },
+  );
+  return app;
+}

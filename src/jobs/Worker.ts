@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Db } from '../db/database.js';
+import { buryAbandonedJobs, type ClaimedJob, claimJob, completeJob, extendLeases, failJob } from '../db/jobQueue.js';
+import { errorMessage, isRetryable, UserFacingError } from '../errors.js';
+import { GitLabError } from '../gitlab/GitLab.js';
+import type { Logger } from '../log.js';
+import { scrubSecrets } from '../log.js';
+
+export interface JobContext {
+  job: ClaimedJob;
+  log: Logger;
+}
+
+/** One function per job kind; kinds without a handler stay queued until one is registered. */
+export type JobHandler = (payload: unknown, ctx: JobContext) => Promise<void>;
+export type JobHandlers = Record<string, JobHandler>;
+
+export interface WorkerOptions {
+  db: Db;
+  handlers: JobHandlers;
+  log: Logger;
+  concurrency: number;
+  pollMs: number;
+  /** a job whose worker stops renewing this lease (killed) becomes claimable again */
+  leaseMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** secrets to keep out of stored error messages */
+  secrets?: readonly string[];
+  workerId?: string;
+  random?: () => number;
+}
+
+export interface Worker {
+  readonly id: string;
+  start(): void;
+  /** claim now instead of at the next poll (a delivery was just accepted) */
+  wake(): void;
+  /** stops claiming, waits for running jobs to finish */
+  drain(): Promise<void>;
+  running(): number;
+}
+
+/**
+ * Exponential backoff with full jitter in [½, 1] of the step; GitLab's Retry-After wins when longer.
+ */
+export function retryDelayMs(
+  attempt: number,
+  err: unknown,
+  o: { backoffBaseMs: number; backoffMaxMs: number },
+  random: () => number = Math.random,
+): number {
+  const step = Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(step * (0.5 + random() * 0.5));
+  const hinted = err instanceof GitLabError || isRetryable(err) ? (err.retryAfterMs ?? 0) : 0;
+  return Math.max(jittered, hinted);
+}
+
+/** Errors that another attempt cannot fix go straight to the dead letters. */
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof UserFacingError) return true;
+  if (err instanceof GitLabError) return !err.retryable && err.status !== 401 && err.status !== 403;
+  return false;
+}
+
+export function createWorker(o: WorkerOptions): Worker {
+  const id = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const log = o.log.child({ worker: id });
+  const kinds = Object.keys(o.handlers);
+  const inFlight = new Map<number, Promise<void>>();
+  let stopping = false;
+  let started = false;
+  let pollTimer: NodeJS.Timeout | null = null;
+  let leaseTimer: NodeJS.Timeout | null = null;
+  let claiming = false;
+  let wakeAgain = false;
+  let lastBury = 0;
+
+  async function runOne(job: ClaimedJob): Promise<void> {
+    const jobLog = log.child({
+      job_id: job.id,
+      job_kind: job.kind,
+      delivery_id: job.deliveryId,
+      attempt: job.attempts,
+    });
+    const handler = o.handlers[job.kind]!;
+    const started = Date.now();
+    try {
+      await handler(job.payload, { job, log: jobLog });
+      const ours = await completeJob(o.db, job.id, id);
+      if (ours) jobLog.info({ ms: Date.now() - started }, 'job done');
+      else jobLog.warn('job finished after its lease was taken over; its result stands, the other run is idempotent');
+    } catch (err) {
+      const message = scrubSecrets(errorMessage(err), o.secrets).slice(0, 2000);
+      const last = job.attempts >= job.maxAttempts || isPermanent(err);
+      const delayMs = last ? null : retryDelayMs(job.attempts, err, o, o.random);
+      await failJob(o.db, job.id, id, { error: message, delayMs }).catch((e) =>
+        jobLog.error({ err: e }, 'could not record the job failure; the lease will expire and it will run again'),
+      );
+      if (last) jobLog.error({ err }, `job dead-lettered after ${job.attempts} attempt(s)`);
+      else jobLog.warn({ err, retry_in_ms: delayMs }, 'job failed; will retry');
+    }
+  }
+
+  async function claimLoop(): Promise<void> {
+    if (claiming) {
+      wakeAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        wakeAgain = false;
+        if (Date.now() - lastBury > o.leaseMs) {
+          lastBury = Date.now();
+          const buried = await buryAbandonedJobs(o.db);
+          if (buried) log.warn({ count: buried }, 'dead-lettered jobs whose worker died during their last attempt');
+        }
+        while (!stopping && inFlight.size < o.concurrency) {
+          const job = await claimJob(o.db, { workerId: id, kinds, leaseMs: o.leaseMs });
+          if (!job) break;
+          const p = runOne(job).finally(() => {
+            inFlight.delete(job.id);
+            if (!stopping) void claimLoop();
+          });
+          inFlight.set(job.id, p);
+        }
+      } while (wakeAgain && !stopping);
+    } catch (err) {
+      log.error({ err }, 'claiming jobs failed; will try again');
+    } finally {
+      claiming = false;
+    }
+  }
+
+  function schedulePoll(): void {
+    if (stopping) return;
+    pollTimer = setTimeout(async () => {
+      await claimLoop();
+      schedulePoll();
+    }, o.pollMs);
+    pollTimer.unref?.();
+  }
+
+  return {
+    id,
+    start() {
+      if (started) return;
+      started = true;
+      log.info({ kinds, concurrency: o.concurrency }, 'worker started');
+      leaseTimer = setInterval(
+        () => {
+          extendLeases(o.db, id, [...inFlight.keys()], o.leaseMs).catch((err) =>
+            log.warn({ err }, 'could not renew job leases'),
+          );
+        },
+        Math.max(50, Math.floor(o.leaseMs / 3)),
+      );
+      leaseTimer.unref?.();
+      void claimLoop();
+      schedulePoll();
+    },
+    wake() {
+      if (started && !stopping) void claimLoop();
+    },
+    async drain() {
+      stopping = true;
+      if (pollTimer) clearTimeout(pollTimer);
+      while (claiming) await new Promise((r) => setTimeout(r, 5));
+      if (inFlight.size) log.info({ running: inFlight.size }, 'draining: waiting for running jobs');
+      while (inFlight.size) await Promise.allSettled([...inFlight.values()]);
+      if (leaseTimer) clearInterval(leaseTimer);
+      log.info('worker stopped');
+    },
+    running: () => inFlight.size,
+  };
+}

@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve as serveHttp } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Config } from './config.js';
+import { releaseAllRunning } from './db/jobQueue.js';
+import { databaseReady, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
+import { ensureSetting } from './db/settings.js';
+import { analyzeRepository } from './generation/analyzeRepository.js';
+import { createGitLab } from './gitlab/GitbeakerGitLab.js';
+import type { GitLab } from './gitlab/GitLab.js';
+import { learnRecord } from './handlers/learnRecord.js';
+import { PIPELINE_EVENT, pipelineEventHandler } from './handlers/pipelineEvent.js';
+import { purgeExpired } from './handlers/purgeExpired.js';
+import { reconcileOnce } from './handlers/reconcile.js';
+import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
+import { createApp } from './http/createApp.js';
+import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
+import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
+import { createLogger, type Logger } from './log.js';
+import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
+import { ChromaVectorIndex } from './vectors/ChromaVectorIndex.js';
+import { EmbeddedVectorIndex } from './vectors/EmbeddedVectorIndex.js';
+import type { VectorIndex } from './vectors/VectorIndex.js';
+
+export const WEBHOOK_SECRET_SETTING = 'webhook_secret';
+export const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
+const DEFAULT_LEASE_MS = 60_000;
+const PURGE_EVERY_MS = 3600_000;
+
+/** What the composition root builds; tests and other parts replace pieces with their own. */
+export interface ServiceParts {
+  log?: Logger;
+  gitlab?: GitLab | null;
+  vectors?: VectorIndex;
+  learner?: RunObserver;
+  detect?: DetectStack;
+  /** handlers for further job kinds (note_event, emoji_event, …), given the shared dependencies */
+  handlers?: (deps: SharedDeps) => JobHandlers;
+  /** further HTTP routes (generation API, …) */
+  routes?: (deps: SharedDeps) => Hono[];
+  leaseMs?: number;
+  /** where the startup banner goes (stdout for `serve`) */
+  print?: (text: string) => void;
+}
+
+export interface SharedDeps {
+  store: Store;
+  log: Logger;
+  gitlab: GitLab | null;
+  vectors: VectorIndex;
+  config: Config;
+}
+
+export interface Service {
+  url: string;
+  port: number;
+  store: Store;
+  worker: Worker;
+  app: Hono;
+  /** the X-Gitlab-Token in force (configured or generated), null with signatures only */
+  webhookSecret: string | null;
+  /** reconcile now (also runs on its timer); false when another replica holds the lease */
+  reconcile(): Promise<boolean>;
+  /** SIGTERM semantics: stop accepting, finish running jobs, close the store */
+  stop(): Promise<void>;
+}
+
+/** Secrets that must never reach a log line. */
+export function configSecrets(config: Config, extra: Array<string | null> = []): string[] {
+  return [
+    config.gitlab?.token ?? null,
+    config.webhook.secret,
+    config.webhook.signingToken,
+    config.apiToken,
+    ...extra,
+  ].filter((s): s is string => !!s);
+}
+
+export function defaultDetect(gitlab: GitLab): DetectStack {
+  return async (project, sha) => {
+    const a = await analyzeRepository(new GitLabRepoReader(gitlab, project, sha));
+    return { language: a.language, framework: a.framework };
+  };
+}
+
+/** Until the learner is wired in, runs are recorded in PostgreSQL and the vector index only. */
+const noLearner: RunObserver = { observeRun: async () => {} };
+
+/**
+ * Resolves the X-Gitlab-Token: the configured one, else one generated on first start and kept in
+ * the store (so the endpoint is never open), else none when only signatures are configured.
+ */
+export async function resolveWebhookSecret(
+  config: Config,
+  store: Store,
+): Promise<{ secret: string | null; generated: boolean; fromStore: boolean }> {
+  if (config.webhook.secret) return { secret: config.webhook.secret, generated: false, fromStore: false };
+  if (config.webhook.signingToken) return { secret: null, generated: false, fromStore: false };
+  const { value, created } = await ensureSetting(store.db, WEBHOOK_SECRET_SETTING, () =>
+    randomBytes(32).toString('base64url'),
+  );
+  return { secret: value, generated: created, fromStore: true };
+}
+
+export function webhookBanner(
+  url: string,
+  secret: { secret: string | null; generated: boolean; fromStore: boolean },
+): string {
+  const lines = [
+    `pipeline-learner listening on ${url}`,
+    '',
+    'GitLab webhook (project or group → Settings → Webhooks):',
+  ];
+  lines.push(`  URL:           ${url}/webhooks/gitlab`);
+  if (secret.fromStore) {
+    lines.push(
+      secret.generated
+        ? `  Secret token:  ${secret.secret}   (generated now and kept in the store; set GITLAB_WEBHOOK_SECRET to choose your own)`
+        : '  Secret token:  the one generated on first start (run `pipeline-learner serve --print-webhook-secret` to see it)',
+    );
+  } else if (secret.secret) lines.push('  Secret token:  the value of GITLAB_WEBHOOK_SECRET');
+  else lines.push('  Signing token: the value of GITLAB_WEBHOOK_SIGNING_TOKEN');
+  lines.push(`  Trigger:       ${WEBHOOK_EVENTS.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function buildVectors(config: Config, store: Store): VectorIndex {
+  return config.chromaUrl ? new ChromaVectorIndex(config.chromaUrl) : new EmbeddedVectorIndex(store.db);
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  });
+}
+
+/**
+ * Opens the store, migrates, and starts HTTP + worker + reconciler + retention purge. The only
+ * place real clients are built (when `parts` does not provide them).
+ */
+export async function startService(config: Config, parts: ServiceParts = {}): Promise<Service> {
+  const log = parts.log ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
+  const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: 'serve' });
+  try {
+    return await startOnStore(config, store, { ...parts, log });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+export async function startOnStore(
+  config: Config,
+  store: Store,
+  parts: ServiceParts & { log: Logger },
+): Promise<Service> {
+  const log = parts.log;
+  await migrateToLatest(store.db);
+  const secret = await resolveWebhookSecret(config, store);
+  if (store.kind === 'pglite') {
+    // the data-dir lock proves no other process runs these: a killed predecessor's jobs go again now
+    const released = await releaseAllRunning(store.db);
+    if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
+  }
+  const gitlab =
+    parts.gitlab !== undefined
+      ? parts.gitlab
+      : config.gitlab
+        ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
+        : null;
+  const vectors = parts.vectors ?? buildVectors(config, store);
+  const shared: SharedDeps = { store, log, gitlab, vectors, config };
+
+  const recordDeps: RecordDeps | null = gitlab
+    ? {
+        db: store.db,
+        gitlab,
+        vectors,
+        detect: parts.detect ?? defaultDetect(gitlab),
+        learner: parts.learner ?? noLearner,
+        log,
+      }
+    : null;
+  const handlers: JobHandlers = { ...(parts.handlers?.(shared) ?? {}) };
+  if (recordDeps) handlers[PIPELINE_EVENT] = pipelineEventHandler(recordDeps);
+  else
+    log.warn('GITLAB_URL/GITLAB_TOKEN unset: pipeline events are accepted and stay queued until GitLab is configured');
+  for (const kind of [NOTE_EVENT, EMOJI_EVENT]) {
+    if (!handlers[kind]) log.info({ job_kind: kind }, 'no handler for this kind yet: its jobs stay queued');
+  }
+
+  const leaseMs = parts.leaseMs ?? DEFAULT_LEASE_MS;
+  const worker = createWorker({
+    db: store.db,
+    handlers,
+    log,
+    concurrency: config.jobs.concurrency,
+    pollMs: config.jobs.pollMs,
+    leaseMs,
+    backoffBaseMs: config.jobs.backoffBaseMs,
+    backoffMaxMs: config.jobs.backoffMaxMs,
+    secrets: configSecrets(config, [secret.secret]),
+  });
+
+  const app = createApp({
+    log,
+    ready: () => databaseReady(store.db),
+    webhook: {
+      db: store.db,
+      log,
+      secret: secret.secret,
+      signingToken: config.webhook.signingToken,
+      toleranceS: config.webhook.toleranceS,
+      maxBodyBytes: config.webhook.maxBodyBytes,
+      maxAttempts: config.jobs.maxAttempts,
+      maxWritesInFlight: store.kind === 'pglite' ? 1 : 4,
+      onEnqueued: () => worker.wake(),
+    },
+    learn: {
+      db: store.db,
+      apiToken: config.apiToken,
+      publicRead: config.publicRead,
+      gitlabUrl: config.gitlab?.url ?? null,
+      record: recordDeps ? (req) => learnRecord(recordDeps, req) : null,
+    },
+    extra: parts.routes?.(shared),
+  });
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = config.publicUrl ?? `http://${shownHost}:${port}`;
+  worker.start();
+
+  const reconcile = async () => {
+    if (!gitlab) return false;
+    const r = await reconcileOnce({
+      db: store.db,
+      gitlab,
+      log,
+      holder: worker.id,
+      lookbackH: config.reconcileLookbackH,
+      maxAttempts: config.jobs.maxAttempts,
+      leaseMs: Math.max(10_000, config.reconcileIntervalS * 1000),
+    });
+    if (r.enqueued) worker.wake();
+    return r.ran;
+  };
+  const timers: NodeJS.Timeout[] = [];
+  if (gitlab && config.reconcileIntervalS > 0) {
+    const pass = () => {
+      reconcile().catch((err) => log.warn({ err }, 'reconcile pass failed'));
+    };
+    const t = setInterval(pass, config.reconcileIntervalS * 1000);
+    t.unref();
+    timers.push(t);
+    // deliveries GitLab sent while this service was down are what the reconciler is for: look soon after start
+    const first = setTimeout(pass, Math.min(10_000, config.reconcileIntervalS * 1000));
+    first.unref();
+    timers.push(first);
+  }
+  const purge = () =>
+    purgeExpired({ db: store.db, log, retentionDays: config.webhook.retentionDays }).catch((err) =>
+      log.warn({ err }, 'retention purge failed'),
+    );
+  void purge();
+  const p = setInterval(purge, PURGE_EVERY_MS);
+  p.unref();
+  timers.push(p);
+
+  parts.print?.(webhookBanner(url, secret));
+  log.info({ port, store: store.kind, worker: worker.id }, 'service started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    store,
+    worker,
+    app,
+    webhookSecret: secret.secret,
+    reconcile,
+    stop() {
+      stopping ??= (async () => {
+        for (const t of timers) clearTimeout(t);
+        const closed = closeServer(server);
+        await worker.drain();
+        await closed;
+        await store.close();
+        log.info('service stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listJobs } from '../../src/db/jobQueue.js';
+import { openDatabase, openPostgres } from '../../src/db/openDatabase.js';
+import { listRuns } from '../../src/db/runs.js';
+import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
+import { COLLECTIONS } from '../../src/vectors/VectorIndex.js';
+import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
+import { pipelineHook } from '../fakes/gitlabHooks.js';
+import { createTestDatabase } from '../support/db.js';
+import { buildDist, type ServeProcess, startServe } from './serveProcess.js';
+
+const SECRET = 'process-test-secret';
+const dirs: string[] = [];
+const children: ServeProcess[] = [];
+
+/** One project per pipeline, each with its own configuration, so counts are per configuration. */
+function seedPipelines(gl: FakeGitLab, n: number, prefix: string): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = gl.addProject({
+      path: `${prefix}/app-${i}`,
+      files: {
+        '.gitlab-ci.yml': `stages: [test]\ntest:\n  stage: test\n  script: [echo ${prefix}-${i}]\n`,
+        'package.json': '{"name":"x"}',
+      },
+    });
+    ids.push(
+      p.addPipeline({ status: 'success', jobs: [{ name: 'test', stage: 'test', status: 'success' }] }).pipeline.id,
+    );
+  }
+  return ids;
+}
+
+async function deliver(url: string, gl: FakeGitLab, pipelineId: number, deliveryId?: string): Promise<boolean> {
+  const d = pipelineHook(gl, pipelineId, deliveryId ? { deliveryId } : {});
+  try {
+    const res = await fetch(`${url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { ...d.headers, 'x-gitlab-token': SECRET },
+      body: JSON.stringify(d.body),
+    });
+    return res.status === 202;
+  } catch {
+    return false;
+  }
+}
+
+const waitFor = async (check: () => Promise<boolean>, what: string, ms = 90_000) => {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+const baseEnv = (gl: FakeGitLab) => ({
+  GITLAB_URL: gl.url,
+  GITLAB_TOKEN: gl.token,
+  GITLAB_WEBHOOK_SECRET: SECRET,
+  RECONCILE_INTERVAL_S: '0',
+  PIPELINE_LEARNER_JOB_POLL_MS: '50',
+  PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS: '50',
+  LOG_LEVEL: 'warn',
+  API_TOKEN: 'api-token-for-tests',
+});
+
+describe('serve as real processes', () => {
+  let gl: FakeGitLab;
+  beforeAll(async () => {
+    buildDist();
+    gl = await startFakeGitLab();
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await gl?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('kill -9 in the middle of a burst, then restart: every accepted delivery is recorded once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pl-kill-'));
+    dirs.push(dataDir);
+    const ids = seedPipelines(gl, 24, 'kill');
+    const env = { ...baseEnv(gl), DATA_DIR: dataDir };
+    const a = await startServe(env);
+    children.push(a);
+    const accepted = new Set<number>();
+    const results = await Promise.all(ids.slice(0, 16).map(async (id) => ((await deliver(a.url, gl, id)) ? id : null)));
+    for (const id of results) if (id !== null) accepted.add(id);
+    // the rest of the burst races the kill
+    const racing = ids.slice(16).map(async (id) => ((await deliver(a.url, gl, id)) ? id : null));
+    a.child.kill('SIGKILL');
+    for (const id of await Promise.all(racing)) if (id !== null) accepted.add(id);
+    await a.exited;
+    expect(accepted.size).toBeGreaterThanOrEqual(16);
+
+    const b = await startServe(env);
+    children.push(b);
+    // the restarted process finishes what the killed one accepted (the API lists one entry per configuration)
+    await waitFor(async () => {
+      const res = await fetch(`${b.url}/api/v1/pipeline/learn/successful?tenant=kill&limit=100`, {
+        headers: { authorization: 'Bearer api-token-for-tests' },
+      });
+      const body = (await res.json()) as { count: number };
+      return body.count >= accepted.size;
+    }, 'accepted deliveries recorded after restart');
+    // the same pipeline delivered again under another event id changes no count
+    expect(await deliver(b.url, gl, [...accepted][0]!, 'not-the-same-id')).toBe(true);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+
+    const store = await openDatabase({ databaseUrl: null, dataDir });
+    try {
+      const jobs = await listJobs(store.db);
+      const runs = await listRuns(store.db);
+      const recorded = new Set(runs.map((r) => r.pipelineId));
+      for (const id of accepted) expect(recorded.has(id)).toBe(true);
+      // the extra redelivery had another id, so it was a job of its own; every job finished
+      expect(jobs.filter((j) => j.status !== 'done')).toEqual([]);
+      const vectors = await new EmbeddedVectorIndex(store.db).list(COLLECTIONS.successful, { limit: 1000 });
+      const mine = vectors.filter((v) => String(v.metadata.project).startsWith('kill/'));
+      expect(mine).toHaveLength(recorded.size);
+      // none counted twice
+      expect(mine.every((v) => v.metadata.run_count === 1)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 300_000);
+
+  it('two serve processes on one PostgreSQL share a burst: each delivery processed once', async (ctx) => {
+    const url = await createTestDatabase();
+    if (!url) return ctx.skip();
+    const ids = seedPipelines(gl, 40, 'pair');
+    const env = { ...baseEnv(gl), DATABASE_URL: url };
+    const [a, b] = await Promise.all([startServe(env), startServe(env)]);
+    children.push(a, b);
+    gl.resetRequests();
+    const deliveries = ids.map((id) => ({ id, deliveryId: `pair-${id}` }));
+    // each delivery to one process, and its redelivery to the other
+    const first = await Promise.all(deliveries.map((d, i) => deliver(i % 2 ? a.url : b.url, gl, d.id, d.deliveryId)));
+    const again = await Promise.all(deliveries.map((d, i) => deliver(i % 2 ? b.url : a.url, gl, d.id, d.deliveryId)));
+    expect(first.every(Boolean)).toBe(true);
+    expect(again.every(Boolean)).toBe(true);
+
+    const store = openPostgres(url);
+    try {
+      await waitFor(
+        async () => (await listJobs(store.db, { status: ['done'] })).length === ids.length,
+        'all jobs done',
+      );
+      const jobs = await listJobs(store.db);
+      expect(jobs).toHaveLength(ids.length);
+      expect(jobs.every((j) => j.attempts === 1)).toBe(true);
+      expect((await listRuns(store.db)).length).toBe(ids.length);
+      // each configuration fetched exactly once: no job ran twice
+      expect(gl.count({ path: /repository\/files\/\.gitlab-ci\.yml\/raw/ })).toBe(ids.length);
+    } finally {
+      await store.close();
+    }
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+  }, 300_000);
+
+  it('SIGTERM during work: running jobs finish, nothing is left half-done, a restart finishes the rest', async (ctx) => {
+    const url = await createTestDatabase();
+    if (!url) return ctx.skip();
+    const ids = seedPipelines(gl, 30, 'term');
+    const env = { ...baseEnv(gl), DATABASE_URL: url, PIPELINE_LEARNER_WORKER_CONCURRENCY: '2' };
+    const a = await startServe(env);
+    children.push(a);
+    const ok = await Promise.all(ids.map((id) => deliver(a.url, gl, id)));
+    expect(ok.every(Boolean)).toBe(true);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+
+    const store = openPostgres(url);
+    try {
+      const afterStop = await listJobs(store.db);
+      expect(afterStop).toHaveLength(ids.length);
+      expect(afterStop.filter((j) => j.status === 'running')).toEqual([]);
+      const done = afterStop.filter((j) => j.status === 'done').map((j) => j.id);
+      const runsAfterStop = await listRuns(store.db);
+      expect(runsAfterStop.length).toBe(done.length);
+
+      const b = await startServe(env);
+      children.push(b);
+      await waitFor(async () => (await listJobs(store.db, { status: ['done'] })).length === ids.length, 'rest done');
+      expect((await listRuns(store.db)).length).toBe(ids.length);
+      b.child.kill('SIGTERM');
+      expect(await b.exited).toBe(0);
+    } finally {
+      await store.close();
+    }
+  }, 300_000);
+});
