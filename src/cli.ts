@@ -1,4 +1,4 @@
-import { UserFacingError, errorMessage } from './errors.js';
+import { errorMessage, UserFacingError } from './errors.js';
 import { VERSION } from './version.js';
 
 /** What a CLI command gets: argv after the command name, and the streams it writes to. */
@@ -34,6 +34,13 @@ function usage(): string {
 }
 
 export function processIo(): CliIo {
+  // `pipeline-learner … | head` closes the pipe early: that is not an error
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

@@ -11,14 +11,12 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number) => z.coerce.number().int().min(min);
 const num = z.coerce.number().finite();
-const list = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const url = z.string().trim().url();
 
 /**
@@ -149,7 +147,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chromaUrl: e.CHROMA_URL ?? null,
     gitlab:
       e.GITLAB_URL && e.GITLAB_TOKEN
-        ? { url: e.GITLAB_URL.replace(/\/+$/, ''), token: e.GITLAB_TOKEN, timeoutMs: e.PIPELINE_LEARNER_GITLAB_TIMEOUT_MS }
+        ? {
+            url: e.GITLAB_URL.replace(/\/+$/, ''),
+            token: e.GITLAB_TOKEN,
+            timeoutMs: e.PIPELINE_LEARNER_GITLAB_TIMEOUT_MS,
+          }
         : null,
     webhook: {
       secret: e.GITLAB_WEBHOOK_SECRET ?? null,

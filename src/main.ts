@@ -2,21 +2,37 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve as serveHttp } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { learnedSource, VectorTemplateStore } from './candidateSources.js';
+import { toGeneratedPipeline, toLearnerPort } from './commands/adapters.js';
+import type { CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
+import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
+import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
+import { createLearningStore } from './db/learningStore.js';
 import { databaseReady, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
 import { ensureSetting } from './db/settings.js';
 import { analyzeRepository } from './generation/analyzeRepository.js';
+import type { LearnStageOptions } from './generation/ensureLearnStage.js';
+import { generateForProject } from './generation/generateForProject.js';
+import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
 import { createGitLab } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
+import { tenantOf } from './gitlab/webhookPayloads.js';
+import { emojiEventJobHandler } from './handlers/emojiEvent.js';
 import { learnRecord } from './handlers/learnRecord.js';
+import { type CommandHandlerDeps, cachedBotUser, noteEventJobHandler } from './handlers/noteEvent.js';
 import { PIPELINE_EVENT, pipelineEventHandler } from './handlers/pipelineEvent.js';
+import { handleProposalOutcome } from './handlers/proposalOutcome.js';
 import { purgeExpired } from './handlers/purgeExpired.js';
 import { reconcileOnce } from './handlers/reconcile.js';
 import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
 import { createApp } from './http/createApp.js';
+import { pipelineRoutes } from './http/pipelineRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
+import { Learner } from './learning/Learner.js';
+import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
 import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
 import { ChromaVectorIndex } from './vectors/ChromaVectorIndex.js';
@@ -84,8 +100,79 @@ export function defaultDetect(gitlab: GitLab): DetectStack {
   };
 }
 
-/** Until the learner is wired in, runs are recorded in PostgreSQL and the vector index only. */
-const noLearner: RunObserver = { observeRun: async () => {} };
+/** The learning and generation domain on a store: the learner, the candidate sources, the learn stage. */
+export interface Domain {
+  learner: Learner;
+  templates: VectorTemplateStore;
+  generateDeps: Omit<GenerateDeps, 'lint'>;
+}
+
+export function learnStageOptions(config: Config): LearnStageOptions {
+  return { component: config.learnComponent, serviceUrl: config.publicUrl };
+}
+
+export function buildDomain(config: Config, store: Store, vectors: VectorIndex): Domain {
+  const learner = new Learner({
+    store: createLearningStore(store.db),
+    options: learnerOptionsFrom(config.learner),
+    defaultPolicy: config.learner.policy,
+  });
+  const templates = new VectorTemplateStore(vectors);
+  return {
+    learner,
+    templates,
+    generateDeps: {
+      learned: learnedSource(store.db, { shareAcrossTenants: config.learner.shareAcrossTenants }),
+      templates,
+      chooser: learner,
+      learnStage: learnStageOptions(config),
+    },
+  };
+}
+
+/** Opens the store (migrated) and the domain on it for one CLI command, and closes it afterwards. */
+export async function withDomain<T>(
+  config: Config,
+  command: string,
+  fn: (domain: Domain, store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command });
+  try {
+    await migrateToLatest(store.db);
+    return await fn(buildDomain(config, store, buildVectors(config, store)), store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The webhook path hands every terminal run with a configuration to the learner. */
+export function learnerObserver(learner: Learner): RunObserver {
+  return {
+    async observeRun(run) {
+      if (!run.configHash) return;
+      if (run.status !== 'success' && run.status !== 'failed' && run.status !== 'canceled') return;
+      await learner.observeRun({ ...run, configHash: run.configHash, status: run.status });
+    },
+  };
+}
+
+function proposalGenerator(gitlab: GitLab, domain: Domain): ProposalGenerator {
+  return {
+    async proposePipeline(req) {
+      const tenant = tenantOf(req.project.path);
+      const g = await generateForProject(
+        gitlab,
+        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides },
+        domain.generateDeps,
+      );
+      const arms = await domain.learner.arms({ tenant, language: g.language, framework: g.framework });
+      return toGeneratedPipeline(
+        g,
+        arms.find((a) => a.hash === g.hash),
+      );
+    },
+  };
+}
 
 /**
  * Resolves the X-Gitlab-Token: the configured one, else one generated on first start and kept in
@@ -123,6 +210,42 @@ export function webhookBanner(
   else lines.push('  Signing token: the value of GITLAB_WEBHOOK_SIGNING_TOKEN');
   lines.push(`  Trigger:       ${WEBHOOK_EVENTS.join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+function restOperations(d: CommandHandlerDeps, gitlab: GitLab, domain: Domain) {
+  const deps: CommandDeps = {
+    gitlab,
+    store: commandStoreFor(d.db),
+    generator: d.generator,
+    learner: d.learner,
+    clock: () => new Date(),
+    config: d.config,
+  };
+  return {
+    async generate(input: {
+      project: number | string;
+      ref: string | null;
+      language?: string;
+      framework?: string;
+      policy?: string;
+    }) {
+      const project = await gitlab.project(input.project);
+      const ref = input.ref ?? project.default_branch ?? 'HEAD';
+      const g = await generateForProject(
+        gitlab,
+        {
+          project: project.id,
+          ref,
+          tenant: tenantOf(project.path_with_namespace),
+          overrides: { language: input.language, framework: input.framework, policy: input.policy },
+        },
+        domain.generateDeps,
+      );
+      return toGenerationJson(g);
+    },
+    commit: (input: Parameters<typeof restCommit>[0]) => restCommit(input, deps),
+    status: (input: Parameters<typeof restStatus>[0]) => restStatus(input, deps),
+  };
 }
 
 function buildVectors(config: Config, store: Store): VectorIndex {
@@ -172,6 +295,24 @@ export async function startOnStore(
         : null;
   const vectors = parts.vectors ?? buildVectors(config, store);
   const shared: SharedDeps = { store, log, gitlab, vectors, config };
+  const domain = buildDomain(config, store, vectors);
+  domain.templates
+    .seedBuiltIns()
+    .then((n) => n && log.info({ count: n }, 'built-in templates written to pipeline_templates'))
+    .catch((err) =>
+      log.warn({ err }, 'could not seed pipeline_templates; generation falls back to the built-in defaults'),
+    );
+  const commandDeps: CommandHandlerDeps | null = gitlab
+    ? {
+        db: store.db,
+        gitlab,
+        generator: proposalGenerator(gitlab, domain),
+        learner: toLearnerPort(domain.learner),
+        config: config.bot,
+        log,
+        botUser: cachedBotUser(gitlab),
+      }
+    : null;
 
   const recordDeps: RecordDeps | null = gitlab
     ? {
@@ -179,13 +320,35 @@ export async function startOnStore(
         gitlab,
         vectors,
         detect: parts.detect ?? defaultDetect(gitlab),
-        learner: parts.learner ?? noLearner,
+        learner: parts.learner ?? learnerObserver(domain.learner),
         log,
       }
     : null;
-  const handlers: JobHandlers = { ...(parts.handlers?.(shared) ?? {}) };
-  if (recordDeps) handlers[PIPELINE_EVENT] = pipelineEventHandler(recordDeps);
-  else
+  const handlers: JobHandlers = {
+    ...(commandDeps
+      ? { [NOTE_EVENT]: noteEventJobHandler(commandDeps), [EMOJI_EVENT]: emojiEventJobHandler(commandDeps) }
+      : {}),
+    ...(parts.handlers?.(shared) ?? {}),
+  };
+  if (recordDeps) {
+    handlers[PIPELINE_EVENT] = pipelineEventHandler(
+      recordDeps,
+      commandDeps
+        ? async (s) => {
+            await handleProposalOutcome(
+              {
+                projectId: s.projectId,
+                pipelineId: s.pipelineId,
+                sha: s.sha,
+                status: s.status,
+                builds: s.jobs.map((j) => ({ ...j, id: j.id ?? undefined })),
+              },
+              commandDeps,
+            );
+          }
+        : undefined,
+    );
+  } else
     log.warn('GITLAB_URL/GITLAB_TOKEN unset: pipeline events are accepted and stay queued until GitLab is configured');
   for (const kind of [NOTE_EVENT, EMOJI_EVENT]) {
     if (!handlers[kind]) log.info({ job_kind: kind }, 'no handler for this kind yet: its jobs stay queued');
@@ -224,8 +387,15 @@ export async function startOnStore(
       publicRead: config.publicRead,
       gitlabUrl: config.gitlab?.url ?? null,
       record: recordDeps ? (req) => learnRecord(recordDeps, req) : null,
+      rank: (ctx) => domain.learner.arms(ctx),
     },
-    extra: parts.routes?.(shared),
+    extra: [
+      pipelineRoutes({
+        apiToken: config.apiToken,
+        operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
+      }),
+      ...(parts.routes?.(shared) ?? []),
+    ],
   });
 
   const server = await new Promise<ServerType>((resolve) => {

@@ -2,14 +2,17 @@ import { access, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliIo } from '../cli.js';
-import { UserFacingError } from '../errors.js';
+import { loadConfig } from '../config.js';
+import { DataDirLockedError } from '../db/DataDirLock.js';
+import { errorMessage, UserFacingError } from '../errors.js';
 import {
   type GenerateDeps,
   type Generation,
   generatePipeline,
   toGenerationJson,
 } from '../generation/generatePipeline.js';
-import { seedRuleChooser } from '../generation/seedRuleChooser.js';
+import { PriorChooser } from '../learning/PriorChooser.js';
+import { withDomain } from '../main.js';
 import { LocalRepoReader } from '../repo/LocalRepoReader.js';
 
 export const help = `Usage: pipeline-learner generate <dir> [--json] [--write [--force]] [--language L] [--framework F]
@@ -130,7 +133,29 @@ function parse(argv: string[]) {
   });
 }
 
-/** Without a store: built-in defaults and the seed rule (the composition root replaces this with the embedded store). */
+/**
+ * With the store (embedded by default): learned candidates, the template collection and the learner,
+ * which logs the decision. When another process holds the embedded store (or the database is down),
+ * generation goes on without learned candidates and says so.
+ */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runGenerate(argv, io, { chooser: seedRuleChooser });
+  const config = loadConfig(io.env);
+  try {
+    return await withDomain(config, 'generate', async (domain) => {
+      await domain.templates.seedBuiltIns();
+      const { learnStage: _fromConfig, ...deps } = domain.generateDeps;
+      return runGenerate(argv, io, deps);
+    });
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError) && !isConnectionFailure(err)) throw err;
+    return runGenerate(argv, io, {
+      chooser: new PriorChooser(),
+      notices: [`${errorMessage(err)}; going on without learned candidates`],
+    });
+  }
+}
+
+function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'CONNECT_TIMEOUT'].includes(code);
 }

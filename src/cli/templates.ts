@@ -1,9 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { CliIo } from '../cli.js';
+import { loadConfig } from '../config.js';
 import { UserFacingError } from '../errors.js';
 import { builtInTemplates, type TemplateRecord } from '../generation/builtInTemplates.js';
 import { parseTemplateFile } from '../generation/parseTemplateFile.js';
+import { withDomain } from '../main.js';
 
 export const help = `Usage: pipeline-learner templates import <dir>
        pipeline-learner templates list
@@ -74,5 +76,8 @@ export async function runTemplates(argv: string[], io: CliIo, deps: { store: Tem
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runTemplates(argv, io, { store: null });
+  return withDomain(loadConfig(io.env), 'templates', async (domain) => {
+    await domain.templates.seedBuiltIns();
+    return runTemplates(argv, io, { store: domain.templates });
+  });
 }

@@ -15,7 +15,11 @@ const payloadSchema = z.union([
   z.object({ source: z.literal('reconcile'), projectId: z.number(), pipelineId: z.number() }),
 ]);
 
-export function pipelineEventHandler(deps: RecordDeps): JobHandler {
+/** `afterRecord` runs once the run is recorded (and handed to the learner): the proposal outcome notes. */
+export function pipelineEventHandler(
+  deps: RecordDeps,
+  afterRecord?: (snapshot: PipelineSnapshot, ctx: JobContext) => Promise<void>,
+): JobHandler {
   return async (raw: unknown, ctx: JobContext) => {
     const payload = payloadSchema.parse(raw) as PipelineEventPayload;
     const snapshot =
@@ -27,5 +31,6 @@ export function pipelineEventHandler(deps: RecordDeps): JobHandler {
       return;
     }
     await recordPipeline({ ...deps, log: ctx.log }, snapshot);
+    await afterRecord?.(snapshot, ctx);
   };
 }

@@ -1,11 +1,11 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { successfulConfigurations } from '../db/runs.js';
+import { type SuccessfulConfiguration, successfulConfigurations } from '../db/runs.js';
 import { UserFacingError } from '../errors.js';
 import type { LearnRecordRequest, LearnRecordResult } from '../handlers/learnRecord.js';
 import { projectPathFromRepoUrl } from '../handlers/learnRecord.js';
-import { safeEqual } from './verifyWebhook.js';
+import { hasApiToken, jsonBody, requireRead } from './apiAuth.js';
 
 export interface LearnRouteOptions {
   db: Db;
@@ -14,6 +14,59 @@ export interface LearnRouteOptions {
   gitlabUrl: string | null;
   /** null when GitLab is not configured: recording then answers 503 */
   record: ((req: LearnRecordRequest) => Promise<LearnRecordResult>) | null;
+  /** the learner's view of a stack's configurations; without it the seed's rule ranks them */
+  rank?: (context: { tenant: string | null; language: string; framework: string }) => Promise<ArmRank[]>;
+}
+
+export interface ArmRank {
+  hash: string;
+  mean: number;
+  low: number;
+  high: number;
+  runs: number;
+  expectedReward: number;
+  broken: boolean;
+  banned: boolean;
+}
+
+type Ranked = SuccessfulConfiguration & { rank: ArmRank | null };
+
+/**
+ * Orders successful configurations the way the learner would propose them: banned ones are left
+ * out, broken ones go last, the rest by expected reward. Without a learner: the seed's rule (most
+ * stages passed, then the shortest duration).
+ */
+async function ranked(
+  rows: SuccessfulConfiguration[],
+  tenant: string | undefined,
+  rank: LearnRouteOptions['rank'],
+): Promise<Ranked[]> {
+  const seedRule = (a: SuccessfulConfiguration, b: SuccessfulConfiguration) =>
+    b.stagesCount - a.stagesCount || (a.durationS ?? 9999) - (b.durationS ?? 9999);
+  if (!rank) return rows.map((r) => ({ ...r, rank: null })).sort(seedRule);
+  const stacks = [...new Set(rows.map((r) => `${r.language}\u0000${r.framework}`))];
+  const byKey = new Map<string, ArmRank>();
+  for (const stack of stacks) {
+    const [language, framework] = stack.split('\u0000') as [string, string];
+    for (const a of await rank({ tenant: tenant ?? null, language, framework })) {
+      byKey.set(`${stack}\u0000${a.hash}`, a);
+    }
+  }
+  return rows
+    .map((r) => ({ ...r, rank: byKey.get(`${r.language}\u0000${r.framework}\u0000${r.hash}`) ?? null }))
+    .filter((r) => !r.rank?.banned)
+    .sort(
+      (a, b) =>
+        Number(a.rank?.broken ?? false) - Number(b.rank?.broken ?? false) ||
+        (b.rank?.expectedReward ?? -1) - (a.rank?.expectedReward ?? -1) ||
+        seedRule(a, b),
+    );
+}
+
+function confidence(r: Ranked) {
+  return r.rank
+    ? { mean: r.rank.mean, low: r.rank.low, high: r.rank.high, runs: r.rank.runs, broken: r.rank.broken }
+    : null;
 }
 
 /** Query parameters are case-insensitive, names and values alike. */
@@ -22,27 +75,6 @@ function param(c: Context, name: string): string | undefined {
   const key = Object.keys(all).find((k) => k.toLowerCase() === name);
   const v = key ? all[key]?.[0]?.trim() : undefined;
   return v ? v.toLowerCase() : undefined;
-}
-
-function bearer(c: Context): string | null {
-  const h = c.req.header('authorization');
-  const m = h ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
-  return m ? m[1]!.trim() : null;
-}
-
-function hasApiToken(c: Context, apiToken: string | null): boolean {
-  const offered = bearer(c);
-  return apiToken !== null && offered !== null && safeEqual(apiToken, offered);
-}
-
-function requireRead(c: Context, o: LearnRouteOptions): void {
-  if (o.publicRead || hasApiToken(c, o.apiToken)) return;
-  throw new UserFacingError(
-    o.apiToken
-      ? 'learned configurations need Authorization: Bearer <API_TOKEN> (or PUBLIC_READ=true on the service)'
-      : 'reads are closed: set API_TOKEN (and send it as a Bearer token) or PUBLIC_READ=true on the service',
-    { status: 401 },
-  );
 }
 
 const recordBody = z
@@ -59,18 +91,7 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
   const app = new Hono();
 
   app.post('/api/v1/pipeline/learn/record', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new UserFacingError('body must be JSON: {"project_id": …, "pipeline_id": …}', { status: 400 });
-    }
-    if (raw && typeof raw === 'object' && 'gitlab_token' in raw) {
-      throw new UserFacingError(
-        'gitlab_token is not accepted: tokens in request bodies end up in logs and job traces. The service uses its own GITLAB_TOKEN; authenticate this call with the header JOB-TOKEN: $CI_JOB_TOKEN (or Authorization: Bearer <API_TOKEN>).',
-        { status: 400 },
-      );
-    }
+    const raw = await jsonBody(c, '{"project_id": …, "pipeline_id": …}');
     const jobToken = c.req.header('job-token')?.trim() || null;
     if (!jobToken && !hasApiToken(c, o.apiToken)) {
       throw new UserFacingError(
@@ -110,8 +131,8 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       throw new UserFacingError('limit must be a whole number from 1 to 100', { status: 400 });
     }
-    const rows = await successfulConfigurations(o.db, { language, framework, tenant, limit });
-    const pipelines = rows.map((r) => ({
+    const rows = await ranked(await successfulConfigurations(o.db, { language, framework, tenant }), tenant, o.rank);
+    const pipelines = rows.slice(0, limit).map((r) => ({
       id: `success_${r.language}_${r.framework}_${r.hash.slice(0, 12)}`,
       language: r.language,
       framework: r.framework,
@@ -123,6 +144,7 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
       project: r.projectPath,
       config_hash: r.hash.slice(0, 12),
       run_count: r.runCount,
+      confidence: confidence(r),
     }));
     return c.json({
       success: true,
@@ -139,10 +161,8 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
     const framework = param(c, 'framework');
     const tenant = param(c, 'tenant');
     if (!language) throw new UserFacingError('language is required, e.g. ?language=go&framework=gin', { status: 400 });
-    const rows = await successfulConfigurations(o.db, { language, framework, tenant, limit: 100 });
-    // the seed's rule: most stages passed, then the shortest duration
-    const best = [...rows].sort(
-      (a, b) => b.stagesCount - a.stagesCount || (a.durationS ?? 9999) - (b.durationS ?? 9999),
+    const best = (
+      await ranked(await successfulConfigurations(o.db, { language, framework, tenant }), tenant, o.rank)
     )[0];
     if (!best) {
       return c.json(
@@ -167,6 +187,7 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
       project: best.projectPath,
       tenant: best.tenant,
       dockerfile: best.dockerfile,
+      confidence: confidence(best),
     });
   });
 

@@ -9,7 +9,11 @@ import { main } from '../../src/cli.js';
 import type { TemplateRecord } from '../../src/generation/builtInTemplates.js';
 import { FIXTURES } from './support.js';
 
-function io(cwd: string, env: NodeJS.ProcessEnv = {}, stdin = '') {
+// a store of its own per test file: never the user's DATA_DIR
+const dataDir = mkdtempSync(join(tmpdir(), 'pl-cli-data-'));
+
+function io(cwd: string, extraEnv: NodeJS.ProcessEnv = {}, stdin = '') {
+  const env = { DATA_DIR: dataDir, ...extraEnv };
   const out = { stdout: '', stderr: '' };
   const cli: CliIo = {
     stdout: (t) => {
