@@ -53,6 +53,7 @@ const schema = z.object({
   PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS: int(1).default(2000),
   PIPELINE_LEARNER_JOB_BACKOFF_MAX_MS: int(1).default(15 * 60 * 1000),
   PIPELINE_LEARNER_JOB_POLL_MS: int(10).default(500),
+  PIPELINE_LEARNER_JOB_LEASE_MS: int(1000).default(60_000),
   PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: int(100).default(10_000),
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
 
@@ -98,7 +99,14 @@ export interface Config {
   reconcileLookbackH: number;
   ollama: { host: string; model: string } | null;
   logLevel: Env['LOG_LEVEL'];
-  jobs: { concurrency: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number; pollMs: number };
+  jobs: {
+    concurrency: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    pollMs: number;
+    leaseMs: number;
+  };
   learner: {
     policy: Env['PIPELINE_LEARNER_POLICY'];
     halfLifeRuns: number;
@@ -174,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backoffBaseMs: e.PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS,
       backoffMaxMs: e.PIPELINE_LEARNER_JOB_BACKOFF_MAX_MS,
       pollMs: e.PIPELINE_LEARNER_JOB_POLL_MS,
+      leaseMs: e.PIPELINE_LEARNER_JOB_LEASE_MS,
     },
     learner: {
       policy: e.PIPELINE_LEARNER_POLICY,

@@ -35,13 +35,11 @@ import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
 import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
-import { ChromaVectorIndex } from './vectors/ChromaVectorIndex.js';
-import { EmbeddedVectorIndex } from './vectors/EmbeddedVectorIndex.js';
+import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
 
 export const WEBHOOK_SECRET_SETTING = 'webhook_secret';
 export const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
-const DEFAULT_LEASE_MS = 60_000;
 const PURGE_EVERY_MS = 3600_000;
 
 /** What the composition root builds; tests and other parts replace pieces with their own. */
@@ -249,7 +247,7 @@ function restOperations(d: CommandHandlerDeps, gitlab: GitLab, domain: Domain) {
 }
 
 function buildVectors(config: Config, store: Store): VectorIndex {
-  return config.chromaUrl ? new ChromaVectorIndex(config.chromaUrl) : new EmbeddedVectorIndex(store.db);
+  return createVectorIndex(config.chromaUrl, store.db).index;
 }
 
 function closeServer(server: ServerType): Promise<void> {
@@ -354,7 +352,7 @@ export async function startOnStore(
     if (!handlers[kind]) log.info({ job_kind: kind }, 'no handler for this kind yet: its jobs stay queued');
   }
 
-  const leaseMs = parts.leaseMs ?? DEFAULT_LEASE_MS;
+  const leaseMs = parts.leaseMs ?? config.jobs.leaseMs;
   const worker = createWorker({
     db: store.db,
     handlers,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, sql } from 'kysely';
@@ -91,7 +92,12 @@ export async function openDatabase(options: OpenOptions): Promise<Store> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections);
   const release = acquireDataDirLock(options.dataDir, options.command ?? 'pipeline-learner');
   try {
-    const store = await openPGlite(join(options.dataDir, 'pglite'));
+    const dir = join(options.dataDir, 'pglite');
+    if (!existsSync(join(dir, 'PG_VERSION'))) {
+      // initdb leaves PGlite at ~850 MB resident; a reopened data dir runs at ~350 MB
+      await (await PGlite.create(dir)).close();
+    }
+    const store = await openPGlite(dir);
     return {
       ...store,
       close: async () => {

@@ -650,8 +650,10 @@ const analyzePhp: Analyzer = async (a, b) => {
     'require-dev'?: Record<string, string>;
     scripts?: Record<string, unknown>;
   } = {};
+  // read outside the try: a GitLab failure must reach the job's retry, not look like a bad file
+  const composer = (await b.read('composer.json')) ?? '{}';
   try {
-    c = JSON.parse((await b.read('composer.json')) ?? '{}');
+    c = JSON.parse(composer);
   } catch {
     evidence(a, 'composer.json unreadable', 'composer.json', 'not valid JSON; using defaults');
   }

@@ -2,10 +2,10 @@ import type { Kysely } from 'kysely';
 import type { VectorTables } from '../db/tables/vectors.js';
 import { ChromaVectorIndex, type ChromaVectorIndexOptions } from './ChromaVectorIndex.js';
 import { EmbeddedVectorIndex } from './EmbeddedVectorIndex.js';
-import type { VectorIndex } from './VectorIndex.js';
+import type { DroppableVectorIndex } from './reembedCollection.js';
 
 export interface VectorIndexChoice {
-  index: VectorIndex;
+  index: DroppableVectorIndex;
   kind: 'chroma' | 'embedded';
   /** for the startup log line: where vectors live */
   description: string;
