@@ -98,7 +98,8 @@ class Budget implements Files {
   }
 }
 
-function fresh(): Analysis {
+/** An analysis with nothing detected yet. */
+export function emptyAnalysis(): Analysis {
   return {
     language: 'unknown',
     framework: 'generic',
@@ -179,7 +180,7 @@ export async function analyzeRepository(reader: RepoReader): Promise<Analysis> {
 }
 
 async function analyzeDir(budget: Files, files: string[]): Promise<Analysis> {
-  const a = fresh();
+  const a = emptyAnalysis();
   const rootFiles = files.filter((p) => !p.includes('/'));
 
   let language: string | null = null;

@@ -1,4 +1,4 @@
-import type { Analysis } from './analyzeRepository.js';
+import { type Analysis, emptyAnalysis } from './analyzeRepository.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 
 /** A pipeline template as stored in the `pipeline_templates` collection. */
@@ -149,27 +149,7 @@ export const BUILT_IN_STACKS: Array<{ language: string; framework: string; facts
 ];
 
 export function syntheticAnalysis(language: string, framework: string, facts: Partial<Analysis>): Analysis {
-  return {
-    language,
-    framework,
-    typescript: false,
-    buildTool: null,
-    packageManager: null,
-    lockfile: null,
-    versions: {},
-    testCommand: null,
-    lintCommand: null,
-    buildCommand: null,
-    hasDependencies: false,
-    service: false,
-    dockerfile: null,
-    subprojects: [],
-    evidence: [],
-    wrapper: false,
-    root: '',
-    parts: [],
-    ...facts,
-  };
+  return { ...emptyAnalysis(), language, framework, ...facts };
 }
 
 /** Every built-in default, rendered with typical facts: what ci-components/defaults/ holds and what seeds `pipeline_templates`. */
