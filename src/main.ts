@@ -18,7 +18,6 @@ import { generateForProject } from './generation/generateForProject.js';
 import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
 import { createGitLab } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
-import { tenantOf } from './gitlab/webhookPayloads.js';
 import { emojiEventJobHandler } from './handlers/emojiEvent.js';
 import { learnRecord } from './handlers/learnRecord.js';
 import { type CommandHandlerDeps, cachedBotUser, noteEventJobHandler } from './handlers/noteEvent.js';
@@ -31,6 +30,7 @@ import { createApp } from './http/createApp.js';
 import { pipelineRoutes } from './http/pipelineRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
+import { tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
@@ -339,6 +339,7 @@ export async function startOnStore(
                 pipelineId: s.pipelineId,
                 sha: s.sha,
                 status: s.status,
+                webUrl: s.webUrl ?? null,
                 builds: s.jobs.map((j) => ({ ...j, id: j.id ?? undefined })),
               },
               commandDeps,

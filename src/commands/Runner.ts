@@ -22,10 +22,6 @@ export interface CommandReply {
 
 export type Runner = (ctx: CommandContext, deps: CommandDeps) => Promise<CommandReply>;
 
-export function tenantOfPath(path: string): string {
-  return (path.replace(/^\/+/, '').split('/')[0] || path).toLowerCase();
-}
-
 export function isFork(mr: MergeRequestInfo): boolean {
   return mr.source_project_id !== mr.target_project_id;
 }

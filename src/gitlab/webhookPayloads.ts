@@ -261,12 +261,7 @@ export function eventKind(headers: HeaderBag, body: unknown): EventKind {
   return fromBody === 'note' && confidential ? 'confidential_note' : fromBody;
 }
 
-/** The tenant: first segment of `path_with_namespace` (`acme` for `acme/team/app`). */
-export function tenantOf(pathWithNamespace: string): string {
-  const first = pathWithNamespace.trim().replace(/^\/+/, '').split('/')[0];
-  if (!first) throw new Error(`not a project path: "${pathWithNamespace}"`);
-  return first;
-}
+export { tenantOf } from '../learning/Chooser.js';
 
 /** A note on a merge request that a user wrote (not a system note), i.e. a candidate command. */
 export function isUserMergeRequestNote(hook: NoteHook): hook is NoteHook & { merge_request: WebhookMergeRequest } {

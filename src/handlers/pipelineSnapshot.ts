@@ -38,6 +38,7 @@ export function snapshotFromHook(hook: PipelineHook): PipelineSnapshot {
     durationS: a.duration ?? null,
     queuedDurationS: a.queued_duration ?? null,
     finishedAt: isoOrNull(a.finished_at),
+    webUrl: a.url ?? null,
     jobs: (hook.builds ?? []).map((b) => ({
       id: b.id,
       name: b.name,
@@ -74,6 +75,7 @@ export async function fetchSnapshot(
     durationS: pipeline.duration,
     queuedDurationS: pipeline.queued_duration,
     finishedAt: pipeline.finished_at,
+    webUrl: pipeline.web_url,
     jobs: jobs.map(runJobFromJob),
   };
 }

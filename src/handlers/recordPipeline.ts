@@ -11,6 +11,7 @@ import {
 } from '../db/runs.js';
 import type { RunJob } from '../db/tables/core.js';
 import type { GitLab, ProjectRef } from '../gitlab/GitLab.js';
+import { tenantOf } from '../learning/Chooser.js';
 import type { Logger } from '../log.js';
 import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../vectors/seedDocuments.js';
 import { COLLECTIONS, type VectorIndex } from '../vectors/VectorIndex.js';
@@ -31,6 +32,8 @@ export interface PipelineSnapshot {
   durationS: number | null;
   queuedDurationS: number | null;
   finishedAt: string | null;
+  /** the pipeline's page, for links in notes */
+  webUrl?: string | null;
   jobs: RunJob[];
 }
 
@@ -82,10 +85,6 @@ export interface RecordOutcome {
 
 export const TERMINAL_STATUSES = new Set(['success', 'failed', 'canceled']);
 
-export function tenantOfPath(path: string): string {
-  return (path.replace(/^\/+/, '').split('/')[0] || path).toLowerCase();
-}
-
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -125,7 +124,7 @@ function configLocation(
  */
 export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Promise<RecordOutcome> {
   const log = deps.log.child({ pipeline_id: s.pipelineId, project: s.projectPath });
-  const tenant = tenantOfPath(s.projectPath);
+  const tenant = tenantOf(s.projectPath);
   await upsertProject(deps.db, {
     projectId: s.projectId,
     pathWithNamespace: s.projectPath,

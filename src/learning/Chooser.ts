@@ -11,6 +11,16 @@ export interface LearningContext {
   framework: string;
 }
 
+/**
+ * The tenant: the first segment of `path_with_namespace` (`acme` for `Acme/team/app`), lower-cased
+ * like every slug, so learned configurations stay within the group that produced them.
+ */
+export function tenantOf(pathWithNamespace: string): string {
+  const first = pathWithNamespace.trim().replace(/^\/+/, '').split('/')[0];
+  if (!first) throw new Error(`not a project path: "${pathWithNamespace}"`);
+  return first.toLowerCase();
+}
+
 export interface ArmCandidate {
   /** sha256 (64 hex) of the configuration bytes; shown as the first 12 characters */
   hash: string;

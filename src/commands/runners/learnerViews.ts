@@ -1,7 +1,8 @@
 import { UserFacingError } from '../../errors.js';
+import { tenantOf } from '../../learning/Chooser.js';
 import type { ArmView, CommandDeps } from '../CommandDeps.js';
 import { foldIfLong, inlineCode, percent } from '../markdown.js';
-import { type CommandContext, type Runner, tenantOfPath } from '../Runner.js';
+import type { CommandContext, Runner } from '../Runner.js';
 
 async function stackOf(ctx: CommandContext, deps: CommandDeps) {
   let { language, framework } = ctx.args;
@@ -16,7 +17,7 @@ async function stackOf(ctx: CommandContext, deps: CommandDeps) {
     framework ??= latest && latest.language === language ? latest.framework : 'generic';
   }
   const context = {
-    tenant: tenantOfPath(ctx.project.path),
+    tenant: tenantOf(ctx.project.path),
     language: language as string,
     framework: framework ?? 'generic',
   };
