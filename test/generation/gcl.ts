@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,6 +6,19 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 
 const run = promisify(execFile);
+
+/**
+ * gitlab-ci-local copies the repository with rsync before running jobs. Without it those tests skip
+ * loudly on a developer machine; under CI=true they run (and fail) so a missing install shows.
+ */
+export const skipWithoutRsync = (() => {
+  const missing = spawnSync('rsync', ['--version']).error !== undefined;
+  if (missing && process.env.CI !== 'true') {
+    console.warn('\n!!! gitlab-ci-local run tests SKIPPED: rsync is not installed (apt-get install rsync)\n');
+    return true;
+  }
+  return false;
+})();
 const GCL = join(import.meta.dirname, '..', '..', 'node_modules', 'gitlab-ci-local', 'src', 'index.js');
 export const REMOTE_HOST = 'gitlab.example.com';
 export const REMOTE_PATH = 'group/project';

@@ -7,7 +7,7 @@ import { ensureLearnStage, LEARN_JOB } from '../../src/generation/ensureLearnSta
 import { generatePipeline } from '../../src/generation/generatePipeline.js';
 import { renderCiComponents } from '../../src/generation/renderCiComponents.js';
 import { seedRuleChooser } from '../../src/generation/seedRuleChooser.js';
-import { gcl, gitRepo, pool, previewDoc, REMOTE_HOST, REMOTE_PATH } from './gcl.js';
+import { gcl, gitRepo, pool, previewDoc, REMOTE_HOST, REMOTE_PATH, skipWithoutRsync } from './gcl.js';
 import { EXPECTED, FIXTURES, fixtureReader } from './support.js';
 
 /**
@@ -128,7 +128,7 @@ describe('gitlab-ci-local on the corpus after ensureLearnStage', () => {
   }, 400_000);
 });
 
-describe('generated pipelines run under gitlab-ci-local (shell executor)', () => {
+describe.skipIf(skipWithoutRsync)('generated pipelines run under gitlab-ci-local (shell executor)', () => {
   const posts: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
   const server = createServer((req, res) => {
     let body = '';
