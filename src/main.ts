@@ -101,6 +101,7 @@ export function defaultDetect(gitlab: GitLab): DetectStack {
 /** The learning and generation domain on a store: the learner, the candidate sources, the learn stage. */
 export interface Domain {
   learner: Learner;
+  vectors: VectorIndex;
   templates: VectorTemplateStore;
   generateDeps: Omit<GenerateDeps, 'lint'>;
 }
@@ -118,6 +119,7 @@ export function buildDomain(config: Config, store: Store, vectors: VectorIndex):
   const templates = new VectorTemplateStore(vectors);
   return {
     learner,
+    vectors,
     templates,
     generateDeps: {
       learned: learnedSource(store.db, { shareAcrossTenants: config.learner.shareAcrossTenants }),

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import type { CliIo } from '../cli.js';
 import { loadConfig } from '../config.js';
-import { createLearningStore } from '../db/learningStore.js';
-import { migrateToLatest, openDatabase } from '../db/openDatabase.js';
+import { forgetRecorded } from '../db/forgetRecorded.js';
+import type { Store } from '../db/openDatabase.js';
 import { UserFacingError } from '../errors.js';
-import { Learner } from '../learning/Learner.js';
-import { learnerOptionsFrom } from '../learning/LearnerOptions.js';
+import type { Learner } from '../learning/Learner.js';
+import { type Domain, withDomain } from '../main.js';
+import { COLLECTIONS, type Where } from '../vectors/VectorIndex.js';
 
 export const help = `Usage: pipeline-learner learner <action>
 
@@ -14,8 +15,9 @@ Operator actions on what the learner knows.
   ban <hash> [--reason <text>]    take a configuration (12+ hex of its hash) out of every candidate set
   unban <hash>                    allow it again
   bans                            list banned configurations
-  forget --project <path>         delete a project's pipeline evidence (posteriors are rebuilt)
-  forget --tenant <tenant>        delete everything learned for a tenant (runs, decisions, feedback)
+  forget --project <path>         delete a project's data: learner evidence (posteriors are rebuilt),
+                                  recorded runs, stored deliveries, proposals, vector records
+  forget --tenant <tenant>        the same for every project of a tenant (decisions and feedback too)
   arms --language <l> [--framework <f>] [--tenant <t>] [--json]
                                   configurations of a stack, best first, with 90 % credible intervals
   failures [--tenant <t>] [--language <l>] [--framework <f>] [--hash <hash>] [--json]
@@ -25,21 +27,13 @@ With the embedded store, stop \`serve\` first (one process at a time); with DATA
 beside the service.
 `;
 
-/** Opens the configured store, migrates it, and hands a Learner to `fn`; closes the store afterwards. */
-export async function withLearner<T>(io: CliIo, command: string, fn: (learner: Learner) => Promise<T>): Promise<T> {
-  const config = loadConfig(io.env);
-  const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command });
-  try {
-    await migrateToLatest(store.db);
-    const learner = new Learner({
-      store: createLearningStore(store.db),
-      options: learnerOptionsFrom(config.learner),
-      defaultPolicy: config.learner.policy,
-    });
-    return await fn(learner);
-  } finally {
-    await store.close();
-  }
+/** Opens the configured store, migrates it, and hands the learner (and the rest of the domain) to `fn`. */
+export async function withLearner<T>(
+  io: CliIo,
+  command: string,
+  fn: (learner: Learner, domain: Domain, store: Store) => Promise<T>,
+): Promise<T> {
+  return withDomain(loadConfig(io.env), command, (domain, store) => fn(domain.learner, domain, store));
 }
 
 function parse(argv: string[]) {
@@ -105,11 +99,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (!values.project === !values.tenant) {
       throw new UserFacingError('forget needs exactly one of --project <path> or --tenant <tenant>', { exitCode: 2 });
     }
-    return withLearner(io, 'learner', async (l) => {
+    return withLearner(io, 'learner', async (l, domain, store) => {
       const target = values.project ? { projectPath: values.project } : { tenant: values.tenant! };
       const { runs } = await l.forget(target);
+      const recorded = await forgetRecorded(store.db, target);
+      const where: Where = values.project
+        ? { project: values.project }
+        : { tenant: values.tenant!.trim().toLowerCase() };
+      for (const collection of [COLLECTIONS.successful, COLLECTIONS.feedback]) {
+        await domain.vectors.delete(collection, { where });
+      }
       io.stdout(
-        `forgot ${runs} pipeline run(s) of ${values.project ? `project ${values.project}` : `tenant ${values.tenant}`}\n`,
+        `forgot ${values.project ? `project ${values.project}` : `tenant ${values.tenant}`}: ` +
+          `${runs} learner run(s), ${recorded.runs} recorded pipeline run(s), ${recorded.deliveries} stored deliveries, ` +
+          `${recorded.configurations} configuration(s), ${recorded.proposals} proposal(s), and their vector records\n`,
       );
       return 0;
     });

@@ -85,7 +85,7 @@ describe('pipeline-learner learner / decisions / evaluate on the embedded store'
     expect((await cli(['learner', 'forget'])).code).toBe(2);
     expect(await cli(['learner', 'forget', '--tenant', 'acme'])).toMatchObject({
       code: 0,
-      out: expect.stringContaining('forgot 0'),
+      out: expect.stringContaining('forgot tenant acme: 0 learner run(s), 0 recorded pipeline run(s)'),
     });
     expect(await cli(['decisions', 'export'])).toMatchObject({ code: 0, out: '' });
     expect((await cli(['evaluate', '--policy', 'nope'])).code).toBe(2);
