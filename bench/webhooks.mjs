@@ -15,6 +15,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const WARMUP = 200;
+// BENCH_ONLY=bare,embedded,postgres picks targets; BENCH_NODE_ARGS (e.g. "--cpu-prof") goes to the serve children
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bare,embedded,postgres').split(',').map((s) => s.trim()));
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const SECRET = 'bench-webhook-secret';
 const payload = JSON.parse(readFileSync(join(root, 'test/fakes/payloads/pipeline_success.json'), 'utf8'));
 
@@ -174,34 +177,38 @@ async function main() {
   const { openDatabase } = await import(pathToFileURL(join(root, 'dist/db/openDatabase.js')).href);
   const rows = [];
 
-  const bare = startChild(['--input-type=module', '-e', BARE], {});
-  const bareUrl = await bare.url;
-  await sleep(300);
-  const bareIdle = rssMb(bare.child.pid);
-  const b = await load(bareUrl, bare.child.pid, REQUESTS);
-  rows.push({ name: 'bare Hono 202', ...b, idle: bareIdle });
-  bare.child.kill('SIGTERM');
-  await bare.exited;
+  if (ONLY.has('bare')) {
+    const bare = startChild(['--input-type=module', '-e', BARE], {});
+    const bareUrl = await bare.url;
+    await sleep(300);
+    const bareIdle = rssMb(bare.child.pid);
+    const b = await load(bareUrl, bare.child.pid, REQUESTS);
+    rows.push({ name: 'bare Hono 202', ...b, idle: bareIdle });
+    bare.child.kill('SIGTERM');
+    await bare.exited;
+  }
 
   const targets = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'pl-bench-'));
-  targets.push({
-    name: 'serve (embedded PGlite)',
-    env: { DATA_DIR: dataDir },
-    open: () => openDatabase({ databaseUrl: null, dataDir }),
-  });
-  let pg = null;
-  try {
-    if (!process.env.DATABASE_URL) pg = await startEmbeddedPostgres();
-    const url = process.env.DATABASE_URL ?? pg.url;
+  if (ONLY.has('embedded'))
     targets.push({
-      name: 'serve (PostgreSQL)',
-      env: { DATABASE_URL: url },
-      open: () => openDatabase({ databaseUrl: url, dataDir }),
+      name: 'serve (embedded PGlite)',
+      env: { DATA_DIR: dataDir },
+      open: () => openDatabase({ databaseUrl: null, dataDir }),
     });
-  } catch (err) {
-    console.error(`PostgreSQL unavailable, skipping it: ${err.message}`);
-  }
+  let pg = null;
+  if (ONLY.has('postgres'))
+    try {
+      if (!process.env.DATABASE_URL) pg = await startEmbeddedPostgres();
+      const url = process.env.DATABASE_URL ?? pg.url;
+      targets.push({
+        name: 'serve (PostgreSQL)',
+        env: { DATABASE_URL: url },
+        open: () => openDatabase({ databaseUrl: url, dataDir }),
+      });
+    } catch (err) {
+      console.error(`PostgreSQL unavailable, skipping it: ${err.message}`);
+    }
 
   // the first open of a fresh data dir runs initdb, which leaves PGlite's heap large (≈ 800 MB);
   // every later start reopens it (≈ 350 MB). Initialise it the way an operator's first start would.
@@ -210,7 +217,7 @@ async function main() {
   await first.exited;
 
   for (const t of targets) {
-    const s = startChild([join(root, 'dist/cli.js'), 'serve'], {
+    const s = startChild([...NODE_ARGS, join(root, 'dist/cli.js'), 'serve'], {
       ...t.env,
       PORT: '0',
       HOST: '127.0.0.1',
@@ -232,7 +239,7 @@ async function main() {
   if (pg) await pg.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
-  const bareRate = rows[0].perS;
+  const bareRate = rows[0]?.name === 'bare Hono 202' ? rows[0].perS : Number.NaN;
   console.log(
     `\nwebhook intake: ${REQUESTS} Pipeline Hook deliveries (+${WARMUP} warm-up), ${CONCURRENCY} concurrent, loopback\n`,
   );

@@ -19,25 +19,40 @@ export type DeliveryResult =
  * delivery both rows exist or neither does, and a redelivery with a known key adds nothing.
  * Many deliveries per statement is what makes the embedded store fast (one commit for all).
  * Results are in input order; a key repeated within the batch is a duplicate after its first use.
+ *
+ * The batch travels as ONE jsonb parameter unpacked by jsonb_to_recordset: the statement text is
+ * the same for every batch size (PostgreSQL prepares it once per connection), JavaScript serialises
+ * once per batch, and the embedded store parses one document instead of binding 8 values a row.
  */
 export async function acceptDeliveries(db: Db, inputs: DeliveryInput[]): Promise<DeliveryResult[]> {
   if (inputs.length === 0) return [];
-  const rows = inputs.map(
-    (d, i) =>
-      sql`(cast(${d.dedupeKey} as text), cast(${d.event} as text), cast(${d.projectId} as bigint), cast(${JSON.stringify(d.payload)} as jsonb), cast(${d.job.kind} as text), cast(${JSON.stringify(d.job.payload)} as jsonb), cast(${d.job.maxAttempts} as integer), cast(${i} as integer))`,
+  const batch = JSON.stringify(
+    inputs.map((d, i) => ({
+      k: d.dedupeKey,
+      e: d.event,
+      p: d.projectId,
+      d: d.payload ?? null,
+      t: d.job.kind,
+      j: d.job.payload ?? null,
+      m: d.job.maxAttempts,
+      o: i,
+    })),
   );
   const inserted = await sql<{ dedupe_key: string; delivery_id: number; job_id: number }>`
-    with input (dedupe_key, event, project_id, payload, kind, job_payload, max_attempts, ord) as (values ${sql.join(rows)}),
-    firsts as (select distinct on (dedupe_key) * from input order by dedupe_key, ord),
+    with input as (
+      select * from jsonb_to_recordset(cast(${batch} as jsonb))
+        as x(k text, e text, p bigint, d jsonb, t text, j jsonb, m integer, o integer)
+    ),
+    firsts as (select distinct on (k) * from input order by k, o),
     d as (
       insert into webhook_deliveries (dedupe_key, event, project_id, payload)
-      select dedupe_key, event, project_id, payload from firsts order by ord
+      select k, e, p, d from firsts order by o
       on conflict (dedupe_key) do nothing
       returning id, dedupe_key
     ),
     j as (
       insert into jobs (kind, payload, delivery_id, max_attempts)
-      select f.kind, f.job_payload, d.id, f.max_attempts from d join firsts f using (dedupe_key) order by f.ord
+      select f.t, f.j, d.id, f.m from d join firsts f on f.k = d.dedupe_key order by f.o
       returning id, delivery_id
     )
     select d.dedupe_key, d.id as delivery_id, j.id as job_id from d join j on j.delivery_id = d.id`.execute(db);

@@ -72,9 +72,19 @@ export function openPostgres(url: string, maxConnections = 10): Store {
   return { db, kind: 'postgres', description: redactUrl(url), close: () => db.destroy() };
 }
 
+/**
+ * PGlite's defaults plus a 16 MB buffer cache: the default 128 MB cache dominated its resident
+ * memory (a reopened store: 295 → 184 MB idle), and this service's working set is small.
+ */
+const PGLITE_START_PARAMS = [
+  ...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams,
+  '-c',
+  'shared_buffers=16MB',
+];
+
 /** PGlite in memory (`memory://`) or in a directory; the caller holds any lock. */
 export async function openPGlite(dataDirOrMemory: string): Promise<Store> {
-  const pglite = await PGlite.create(dataDirOrMemory);
+  const pglite = await PGlite.create(dataDirOrMemory, { startParams: PGLITE_START_PARAMS });
   const db = new Kysely<Database>({ dialect: new SerialPGliteDialect(pglite) });
   return {
     db,
@@ -95,7 +105,7 @@ export async function openDatabase(options: OpenOptions): Promise<Store> {
     const dir = join(options.dataDir, 'pglite');
     if (!existsSync(join(dir, 'PG_VERSION'))) {
       // initdb leaves PGlite at ~850 MB resident; a reopened data dir runs at ~350 MB
-      await (await PGlite.create(dir)).close();
+      await (await PGlite.create(dir, { startParams: PGLITE_START_PARAMS })).close();
     }
     const store = await openPGlite(dir);
     return {

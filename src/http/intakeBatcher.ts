@@ -18,27 +18,39 @@ export function createIntakeBatcher(db: Db, options: { maxBatch?: number; maxInF
   let inFlight = 0;
   let scheduled = false;
 
+  // One delivery the statement rejects for its data (say a \u0000, which jsonb refuses) must not fail
+  // the others that happened to share its batch: each is then written again on its own. Other errors
+  // (the database is unreachable) fail the batch at once.
+  async function write(batch: Pending[]): Promise<void> {
+    try {
+      const results = await acceptDeliveries(
+        db,
+        batch.map((b) => b.input),
+      );
+      for (const [i, b] of batch.entries()) b.resolve(results[i]!);
+    } catch (err) {
+      if (batch.length === 1 || !isDataError(err)) {
+        batch[0]!.reject(err);
+        return;
+      }
+      for (const b of batch) {
+        await acceptDeliveries(db, [b.input]).then(
+          ([r]) => b.resolve(r!),
+          (e) => b.reject(e),
+        );
+      }
+    }
+  }
+
   function pump(): void {
     while (inFlight < maxInFlight && pending.length > 0) {
       const batch = pending.slice(0, maxBatch);
       pending = pending.slice(batch.length);
       inFlight++;
-      acceptDeliveries(
-        db,
-        batch.map((b) => b.input),
-      )
-        .then(
-          (results) => {
-            for (const [i, b] of batch.entries()) b.resolve(results[i]!);
-          },
-          (err) => {
-            for (const b of batch) b.reject(err);
-          },
-        )
-        .finally(() => {
-          inFlight--;
-          schedule();
-        });
+      void write(batch).finally(() => {
+        inFlight--;
+        schedule();
+      });
     }
   }
 
@@ -61,4 +73,10 @@ export function createIntakeBatcher(db: Db, options: { maxBatch?: number; maxInF
       });
     },
   };
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
