@@ -1,4 +1,5 @@
 import { UserFacingError } from '../errors.js';
+import { projectPathFromRepoUrl } from '../gitlab/repoUrl.js';
 import type { CommandDeps } from './CommandDeps.js';
 import type { CommandContext } from './Runner.js';
 import { commitProposal } from './runners/approve.js';
@@ -48,17 +49,7 @@ export interface RestStatusResult {
 /** `https://gitlab.example.com/acme/app(.git)` → `acme/app`. */
 export function projectFromInput(input: { project?: number | string; repo_url?: string }): number | string {
   if (input.project !== undefined && input.project !== '') return input.project;
-  if (input.repo_url) {
-    try {
-      const path = new URL(input.repo_url).pathname
-        .replace(/^\/+|\/+$/g, '')
-        .replace(/\.git$/, '')
-        .replace(/\/-\/.*$/, '');
-      if (path) return path;
-    } catch {
-      // fall through to the error
-    }
-  }
+  if (input.repo_url) return projectPathFromRepoUrl(input.repo_url, null);
   throw new UserFacingError('give `project` (id or full path) or `repo_url`', { status: 400, code: 'bad_request' });
 }
 

@@ -22,20 +22,6 @@ export interface LearnRecordResult {
 }
 
 /** The project path in a repository URL (`https://gitlab/acme/app.git` → `acme/app`). */
-export function projectPathFromRepoUrl(repoUrl: string, gitlabUrl: string | null): string {
-  let path: string;
-  try {
-    path = new URL(repoUrl).pathname;
-  } catch {
-    throw new UserFacingError(`repo_url is not a URL: ${repoUrl}`, { status: 400 });
-  }
-  const prefix = gitlabUrl ? new URL(gitlabUrl).pathname.replace(/\/+$/, '') : '';
-  if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
-  path = path.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
-  if (!path.includes('/')) throw new UserFacingError(`repo_url does not name a project: ${repoUrl}`, { status: 400 });
-  return path;
-}
-
 async function verifyJobToken(deps: RecordDeps, req: LearnRecordRequest, token: string): Promise<number> {
   let job: Awaited<ReturnType<RecordDeps['gitlab']['jobForToken']>>;
   try {

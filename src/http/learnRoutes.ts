@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { type SuccessfulConfiguration, successfulConfigurations } from '../db/runs.js';
 import { UserFacingError } from '../errors.js';
+import { projectPathFromRepoUrl } from '../gitlab/repoUrl.js';
 import type { LearnRecordRequest, LearnRecordResult } from '../handlers/learnRecord.js';
-import { projectPathFromRepoUrl } from '../handlers/learnRecord.js';
 import { hasApiToken, jsonBody, requireRead } from './apiAuth.js';
 
 export interface LearnRouteOptions {
