@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import type { GitLab } from '../gitlab/GitLab.js';
 
 /**
@@ -14,17 +15,8 @@ export interface CommandDeps {
   config: BotSettings;
 }
 
-export interface BotSettings {
-  /** group or project paths; empty = every project the token can see */
-  allowlist: string[];
-  dryRun: boolean;
-  approveLevel: number;
-  readLevel: number;
-  ratePerUserPerHour: number;
-  ratePerMrPerHour: number;
-  commitAuthorName: string;
-  commitAuthorEmail: string;
-}
+/** The bot's settings (allowlist of group/project paths — empty = all —, dry-run, levels, limits, author). */
+export type BotSettings = Config['bot'];
 
 // ---- generation ----
 
