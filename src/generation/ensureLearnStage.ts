@@ -62,7 +62,9 @@ function addInclude(doc: Document, map: YAMLMap, entry: Record<string, unknown>)
   if (include === undefined) {
     const seq = new YAMLSeq();
     seq.items.push(node);
-    // include conventionally opens the file
+    // include conventionally opens the file; keep a blank line before what used to come first
+    const first = map.items[0]?.key;
+    if (isScalar(first) && !first.commentBefore) first.spaceBefore = true;
     map.items.unshift(new Pair(new Scalar('include'), seq));
   } else if (isSeq(include)) {
     include.items.push(node);
