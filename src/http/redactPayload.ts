@@ -2,13 +2,11 @@ const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 
 /**
  * What is kept of a webhook payload: e-mail addresses anywhere become "[REDACTED]" and the values
- * of pipeline variables (which often carry credentials) are dropped; NUL characters are removed.
+ * of pipeline variables (which often carry credentials) are dropped.
  */
 export function redactPayload(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
-    // jsonb cannot hold U+0000: a payload carrying one could never be stored
-    const s = value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
-    return s.includes('@') ? s.replace(EMAIL, '[REDACTED]') : s;
+    return value.includes('@') ? value.replace(EMAIL, '[REDACTED]') : value;
   }
   if (Array.isArray(value)) {
     if (key === 'variables') {

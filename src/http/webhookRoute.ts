@@ -32,6 +32,21 @@ export interface WebhookOptions {
 }
 
 /** Which job a delivery becomes, or why it is ignored. */
+/** `\u0000` and lone UTF-16 surrogates (`\ud800`) are valid JSON escapes that jsonb refuses. */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+const UNSTORABLE_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * JSON.parse, except that strings jsonb cannot hold are made storable: NUL removed, a lone surrogate
+ * replaced by U+FFFD. Only bodies that contain such an escape pay for the reviver.
+ */
+export function parseStorableJson(text: string): unknown {
+  if (!UNSTORABLE_ESCAPE.test(text)) return JSON.parse(text);
+  return JSON.parse(text, (_key, value) =>
+    typeof value === 'string' ? value.replace(UNSTORABLE_CHARS, (ch) => (ch === '\u0000' ? '' : '\ufffd')) : value,
+  );
+}
+
 export type Route = { kind: string; payload: unknown; projectId: number | null } | { ignored: string };
 
 export function routeEvent(headers: Headers, body: Record<string, unknown>, log: Logger): Route {
@@ -128,7 +143,7 @@ export function webhookRoute(o: WebhookOptions): Hono {
       }
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+        body = parseStorableJson(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
       } catch {
         return c.json({ error: 'body is not valid JSON' }, 400);
       }

@@ -148,6 +148,27 @@ describe.each(storeKinds)('POST /webhooks/gitlab on %s', (kind) => {
     expect(new Set(jobs.map((j) => j.deliveryId)).size).toBe(40);
   });
 
+  it('stores deliveries whose strings jsonb cannot hold (NUL, lone surrogates) without failing their batch', async () => {
+    const app = testApp(store!, captureLogger().log);
+    const odd = pipelineBody('success', 2001);
+    (odd.object_attributes as Record<string, unknown>).name = 'nul\u0000 and lone \ud800 surrogate';
+    const text = JSON.stringify(odd);
+    expect(text).toContain('\\u0000');
+    expect(text).toContain('\\ud800');
+    const bodies = [text, ...Array.from({ length: 5 }, (_, i) => JSON.stringify(pipelineBody('success', 2002 + i)))];
+    const statuses = await Promise.all(
+      bodies.map(async (body) => {
+        const r = await app.request('/webhooks/gitlab', { method: 'POST', headers: headers(), body });
+        return r.status;
+      }),
+    );
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 202]);
+    expect(await countDeliveries(store!.db)).toBe(6);
+    const rows = await store!.db.selectFrom('webhook_deliveries').select('payload').execute();
+    const names = rows.map((r) => (r.payload as { object_attributes: { name: string } }).object_attributes.name);
+    expect(names).toContain('nul and lone \ufffd surrogate');
+  });
+
   it('answers 400 to malformed JSON and 413 to an oversized body (declared or streamed), storing nothing', async () => {
     const app = testApp(store!, captureLogger().log, { maxBodyBytes: 4096 });
     const bad = await app.request('/webhooks/gitlab', {
