@@ -34,6 +34,7 @@ export interface WebhookOptions {
 /** Which job a delivery becomes, or why it is ignored. */
 /** `\u0000` and lone UTF-16 surrogates (`\ud800`) are valid JSON escapes that jsonb refuses. */
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be removed
 const UNSTORABLE_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
