@@ -27,7 +27,7 @@ import { purgeExpired } from './handlers/purgeExpired.js';
 import { reconcileOnce } from './handlers/reconcile.js';
 import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
 import { createApp } from './http/createApp.js';
-import { pipelineRoutes } from './http/pipelineRoutes.js';
+import { type GenerateRequest, pipelineRoutes } from './http/pipelineRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { tenantOf } from './learning/Chooser.js';
@@ -222,13 +222,7 @@ function restOperations(d: CommandHandlerDeps, gitlab: GitLab, domain: Domain) {
     config: d.config,
   };
   return {
-    async generate(input: {
-      project: number | string;
-      ref: string | null;
-      language?: string;
-      framework?: string;
-      policy?: string;
-    }) {
+    async generate(input: GenerateRequest) {
       const project = await gitlab.project(input.project);
       const ref = input.ref ?? project.default_branch ?? 'HEAD';
       const g = await generateForProject(

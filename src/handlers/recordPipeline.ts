@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import type { Db } from '../db/database.js';
 import {
@@ -10,6 +9,7 @@ import {
   upsertRun,
 } from '../db/runs.js';
 import type { RunJob } from '../db/tables/core.js';
+import { sha256 } from '../generation/generatePipeline.js';
 import type { GitLab, ProjectRef } from '../gitlab/GitLab.js';
 import { tenantOf } from '../learning/Chooser.js';
 import type { Logger } from '../log.js';
@@ -85,10 +85,6 @@ export interface RecordOutcome {
 
 export const TERMINAL_STATUSES = new Set(['success', 'failed', 'canceled']);
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
 /**
  * The seed's "Stages Passed": the names of the jobs that succeeded (its stages_count counts them),
  * kept the same here so PostgreSQL, the API and the vector records rank alike.
@@ -143,7 +139,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
 
   let configHash: string | null = null;
   if (config !== null) {
-    configHash = sha256Hex(config);
+    configHash = sha256(config);
     const doc = parseDocument(config);
     const yamlError = doc.errors[0]?.message ?? null;
     if (yamlError) log.warn({ config_hash: configHash.slice(0, 12) }, 'CI configuration is not valid YAML');

@@ -4,17 +4,20 @@ import { projectFromInput, type RestCommitInput, type RestStatusInput } from '..
 import { UserFacingError } from '../errors.js';
 import { jsonBody, requireWrite } from './apiAuth.js';
 
+export interface GenerateRequest {
+  project: number | string;
+  /** null: the project's default branch */
+  ref: string | null;
+  language?: string;
+  framework?: string;
+  policy?: string;
+}
+
 export interface PipelineRouteOptions {
   apiToken: string | null;
   /** null when GitLab is not configured: these operations then answer 503 */
   operations: {
-    generate(input: {
-      project: number | string;
-      ref: string | null;
-      language?: string;
-      framework?: string;
-      policy?: string;
-    }): Promise<unknown>;
+    generate(input: GenerateRequest): Promise<unknown>;
     commit(input: RestCommitInput): Promise<unknown>;
     status(input: RestStatusInput): Promise<unknown>;
   } | null;

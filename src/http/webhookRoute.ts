@@ -50,7 +50,13 @@ export function parseStorableJson(text: string): unknown {
 
 export type Route = { kind: string; payload: unknown; projectId: number | null } | { ignored: string };
 
-export function routeEvent(headers: Headers, body: Record<string, unknown>, log: Logger): Route {
+/** `redacted` gives the payload as stored (computed once, only for events that are kept). */
+export function routeEvent(
+  headers: Headers,
+  body: Record<string, unknown>,
+  redacted: () => unknown,
+  log: Logger,
+): Route {
   const kind = eventKind(headers, body);
   const projectId = (body.project as { id?: unknown } | undefined)?.id;
   const pid = typeof projectId === 'number' ? projectId : null;
@@ -67,9 +73,9 @@ export function routeEvent(headers: Headers, body: Record<string, unknown>, log:
       return { kind: PIPELINE_EVENT, payload, projectId: pid };
     }
     case 'note':
-      return { kind: NOTE_EVENT, payload: { hook: redactPayload(body) }, projectId: pid };
+      return { kind: NOTE_EVENT, payload: { hook: redacted() }, projectId: pid };
     case 'emoji':
-      return { kind: EMOJI_EVENT, payload: { hook: redactPayload(body) }, projectId: pid };
+      return { kind: EMOJI_EVENT, payload: { hook: redacted() }, projectId: pid };
     case 'confidential_note':
       return { ignored: 'confidential notes are never acted on' };
     default:
@@ -151,14 +157,19 @@ export function webhookRoute(o: WebhookOptions): Hono {
       if (!body || typeof body !== 'object' || Array.isArray(body)) {
         return c.json({ error: 'body must be a JSON object' }, 400);
       }
-      const route = routeEvent(headers, body as Record<string, unknown>, o.log);
+      let stored: unknown;
+      const redacted = () => {
+        stored ??= redactPayload(body);
+        return stored;
+      };
+      const route = routeEvent(headers, body as Record<string, unknown>, redacted, o.log);
       if ('ignored' in route) return c.json({ status: 'ignored', reason: route.ignored }, 202);
       const key = dedupeKey(headers, route, raw);
       const result = await batcher.accept({
         dedupeKey: key,
         event: headers.get('x-gitlab-event') ?? route.kind,
         projectId: route.projectId,
-        payload: redactPayload(body),
+        payload: redacted(),
         job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
       });
       if (result.duplicate) {
