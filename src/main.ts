@@ -10,8 +10,9 @@ import type { Config } from './config.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
-import { databaseReady, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
+import { databaseReady, embeddedStoreExists, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
 import { ensureSetting } from './db/settings.js';
+import { UserFacingError } from './errors.js';
 import { analyzeRepository } from './generation/analyzeRepository.js';
 import type { LearnStageOptions } from './generation/ensureLearnStage.js';
 import { generateForProject } from './generation/generateForProject.js';
@@ -130,15 +131,27 @@ export function buildDomain(config: Config, store: Store, vectors: VectorIndex):
   };
 }
 
-/** Opens the store (migrated) and the domain on it for one CLI command, and closes it afterwards. */
+/** A read-only command found no store it may use as it is (none yet, or one with migrations pending). */
+export class StoreUnavailableError extends UserFacingError {}
+
+/**
+ * Opens the store and the domain on it for one CLI command, and closes it afterwards. Migrated,
+ * unless `readOnly`: then nothing is created or migrated, and a store that does not exist yet or is
+ * not at the latest migration raises StoreUnavailableError.
+ */
 export async function withDomain<T>(
   config: Config,
   command: string,
   fn: (domain: Domain, store: Store) => Promise<T>,
+  options: { readOnly?: boolean } = {},
 ): Promise<T> {
+  if (options.readOnly && !config.databaseUrl && !embeddedStoreExists(config.dataDir))
+    throw new StoreUnavailableError(`no store in ${config.dataDir} yet`);
   const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command });
   try {
-    await migrateToLatest(store.db);
+    if (!options.readOnly) await migrateToLatest(store.db);
+    else if (!(await databaseReady(store.db)))
+      throw new StoreUnavailableError(`the store (${store.description}) needs \`pipeline-learner migrate\``);
     return await fn(buildDomain(config, store, buildVectors(config, store)), store);
   } finally {
     await store.close();

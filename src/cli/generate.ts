@@ -10,27 +10,37 @@ import {
   type Generation,
   generatePipeline,
   toGenerationJson,
+  validateOverrides,
 } from '../generation/generatePipeline.js';
+import { LANGUAGES } from '../generation/slugs.js';
+import type { Chooser } from '../learning/Chooser.js';
 import { PriorChooser } from '../learning/PriorChooser.js';
-import { withDomain } from '../main.js';
+import { isPolicyName, POLICY_NAMES } from '../learning/policies.js';
+import { StoreUnavailableError, withDomain } from '../main.js';
 import { LocalRepoReader } from '../repo/LocalRepoReader.js';
 
-export const help = `Usage: pipeline-learner generate <dir> [--json] [--write [--force]] [--language L] [--framework F]
+export const help = `Usage: pipeline-learner generate <dir> [--json] [--write [--force]] [--dockerfile PATH]
+                                [--language L] [--framework F] [--policy P]
 
-Proposes a .gitlab-ci.yml (and a Dockerfile when the pipeline builds an image and the
-repository has none) for a local checkout, with the detection evidence, the source of the
-configuration (reinforcement_learning, template, default) and a confidence.
+Proposes a .gitlab-ci.yml for a local checkout. Standard output carries only the pipeline YAML,
+so \`pipeline-learner generate . > .gitlab-ci.yml\` gives a valid file; the detection evidence,
+the source (reinforcement_learning, template, default), the confidence and a proposed Dockerfile
+(when the pipeline builds an image and the repository has none) go to standard error.
 
   --json            print {language, framework, evidence, source, confidence, config, dockerfile?}
-  --write           write .gitlab-ci.yml (and Dockerfile) into <dir>
+  --write           write .gitlab-ci.yml (and the proposed Dockerfile) into <dir>, and record the
+                    choice in the store (created in DATA_DIR when there is none)
   --force           with --write, overwrite existing files
-  --language L      override the detected language (slug, e.g. python)
-  --framework F     override the detected framework (slug, e.g. django)
-  --policy P        learner policy (when the learner is available)
+  --dockerfile PATH write the proposed Dockerfile to PATH
+  --language L      override the detected language (${LANGUAGES.join(', ')})
+  --framework F     override the detected framework (one of the language's, e.g. django)
+  --policy P        learner policy (${POLICY_NAMES.join(', ')})
 
-Nothing is written and nothing is sent over the network unless --write is given.
-Environment: LEARN_COMPONENT (include the learn component instead of an inline job),
-PUBLIC_URL (baked into the inline learn job).
+Without --write nothing is written: no store is created, no row is added to an existing one and
+no decision is logged; an existing store (DATA_DIR, or DATABASE_URL) is only read for learned
+configurations. Nothing is sent over the network except to DATABASE_URL/CHROMA_URL when set.
+Environment: DATA_DIR, DATABASE_URL, LEARN_COMPONENT (include the learn component instead of an
+inline job), PUBLIC_URL (baked into the inline learn job).
 `;
 
 /** Everything `generate` needs besides the directory; the composition root supplies the store-backed ones. */
@@ -63,7 +73,10 @@ function explain(g: Generation): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function runGenerate(argv: string[], io: CliIo, deps: GenerateCliDeps): Promise<number> {
+export type GenerateOptions = ReturnType<typeof parseGenerateArgs>;
+
+/** Parses and checks the arguments before anything is opened; bad input is a UserFacingError with exit 2. */
+export function parseGenerateArgs(argv: string[]) {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -74,14 +87,24 @@ export async function runGenerate(argv: string[], io: CliIo, deps: GenerateCliDe
   if (positionals.length !== 1) throw new UserFacingError(`expected one directory\n\n${help}`, { exitCode: 2 });
   if (values.force && !values.write)
     throw new UserFacingError('--force only makes sense with --write', { exitCode: 2 });
-  const dir = resolve(io.cwd, positionals[0]);
+  if (values.policy !== undefined && !isPolicyName(values.policy))
+    throw new UserFacingError(`unknown policy "${values.policy}": use one of ${POLICY_NAMES.join(', ')}`, {
+      exitCode: 2,
+    });
+  // the framework is checked against the language once the repository has been analysed
+  validateOverrides('unknown', { language: values.language });
+  return { ...values, dir: positionals[0] };
+}
+
+export async function runGenerate(opts: GenerateOptions, io: CliIo, deps: GenerateCliDeps): Promise<number> {
+  const dir = resolve(io.cwd, opts.dir);
   const reader = await LocalRepoReader.open(dir);
   for (const n of deps.notices ?? []) io.stderr(`pipeline-learner generate: ${n}\n`);
   const g = await generatePipeline(
     {
       reader,
       tenant: 'local',
-      overrides: { language: values.language, framework: values.framework, policy: values.policy },
+      overrides: { language: opts.language, framework: opts.framework, policy: opts.policy },
     },
     {
       ...deps,
@@ -89,32 +112,52 @@ export async function runGenerate(argv: string[], io: CliIo, deps: GenerateCliDe
     },
   );
 
-  if (values.write) {
+  const written: string[] = [];
+  if (opts.write) {
     const targets: Array<[string, string]> = [['.gitlab-ci.yml', g.config]];
-    if (g.dockerfile) targets.push(['Dockerfile', g.dockerfile]);
-    if (!values.force) {
+    if (g.dockerfile && !opts.dockerfile) targets.push(['Dockerfile', g.dockerfile]);
+    if (!opts.force) {
       const existing: string[] = [];
       for (const [name] of targets) if (await exists(join(dir, name))) existing.push(name);
       if (existing.length > 0)
         throw new UserFacingError(
-          `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''} in ${positionals[0]}; add --force to overwrite`,
-          {
-            exitCode: 1,
-          },
+          `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''} in ${opts.dir}; add --force to overwrite`,
         );
     }
     for (const [name, content] of targets) await writeFile(join(dir, name), content);
-    if (!values.json) io.stderr(`wrote ${targets.map(([n]) => n).join(' and ')} in ${positionals[0]}\n`);
+    written.push(...targets.map(([n]) => join(opts.dir, n)));
+  }
+  if (opts.dockerfile && g.dockerfile) {
+    const path = resolve(io.cwd, opts.dockerfile);
+    await writeFile(path, g.dockerfile);
+    written.push(opts.dockerfile);
   }
 
-  if (values.json) {
+  if (opts.json) {
     io.stdout(`${JSON.stringify(toGenerationJson(g), null, 2)}\n`);
   } else {
-    io.stdout(explain(g));
-    io.stdout(`\n${g.config}`);
-    if (g.dockerfile) io.stdout(`\n# --- proposed Dockerfile (the repository has none) ---\n${g.dockerfile}`);
+    io.stderr(explain(g));
+    if (!opts.write && (await exists(join(dir, '.gitlab-ci.yml'))))
+      io.stderr(
+        `# ${opts.dir} already has a .gitlab-ci.yml: to keep it and add only the learn stage, run\n` +
+          `#   pipeline-learner learn-stage ${join(opts.dir, '.gitlab-ci.yml')} --in-place\n`,
+      );
+    if (g.dockerfile && !opts.dockerfile && !opts.write)
+      io.stderr(
+        `# proposed Dockerfile (the repository has none; write it with --dockerfile PATH):\n${commentBlock(g.dockerfile)}`,
+      );
+    io.stdout(g.config);
   }
+  if (written.length) io.stderr(`pipeline-learner generate: wrote ${written.join(' and ')}\n`);
   return 0;
+}
+
+function commentBlock(text: string): string {
+  return `${text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => (l ? `#   ${l}` : '#'))
+    .join('\n')}\n`;
 }
 
 function parse(argv: string[]) {
@@ -126,6 +169,7 @@ function parse(argv: string[]) {
       json: { type: 'boolean' },
       write: { type: 'boolean' },
       force: { type: 'boolean' },
+      dockerfile: { type: 'string' },
       language: { type: 'string' },
       framework: { type: 'string' },
       policy: { type: 'string' },
@@ -134,23 +178,38 @@ function parse(argv: string[]) {
 }
 
 /**
- * With the store (embedded by default): learned candidates, the template collection and the learner,
- * which logs the decision. When another process holds the embedded store (or the database is down),
- * generation goes on without learned candidates and says so.
+ * The store supplies learned candidates, the template collection and the learner. Read-only without
+ * --write: an existing store is read, none is created or migrated, and the learner chooses without
+ * logging. When there is no store, another process holds it, or the database is down, generation
+ * goes on with templates and defaults alone and says so.
  */
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  const opts = parseGenerateArgs(argv);
   const config = loadConfig(io.env);
+  const readOnly = !opts.write;
   try {
-    return await withDomain(config, 'generate', async (domain) => {
-      await domain.templates.seedBuiltIns();
-      const { learnStage: _fromConfig, ...deps } = domain.generateDeps;
-      return runGenerate(argv, io, deps);
-    });
+    return await withDomain(
+      config,
+      'generate',
+      async (domain, store) => {
+        if (!readOnly) await domain.templates.seedBuiltIns();
+        const { learnStage: _fromConfig, chooser: learner, ...deps } = domain.generateDeps;
+        const chooser: Chooser = readOnly
+          ? { choose: (context, arms, o) => learner.choose(context, arms, { ...o, record: false }) }
+          : learner;
+        const used = readOnly
+          ? `read-only use of the store (${store.description}); the choice is not recorded without --write`
+          : `recording the choice in the store (${store.description})`;
+        return runGenerate(opts, io, { ...deps, chooser, notices: [used] });
+      },
+      { readOnly },
+    );
   } catch (err) {
-    if (!(err instanceof DataDirLockedError) && !isConnectionFailure(err)) throw err;
-    return runGenerate(argv, io, {
+    if (!(err instanceof StoreUnavailableError) && !(err instanceof DataDirLockedError) && !isConnectionFailure(err))
+      throw err;
+    return runGenerate(opts, io, {
       chooser: new PriorChooser(),
-      notices: [`${errorMessage(err)}; going on without learned candidates`],
+      notices: [`${errorMessage(err)}; going on without learned candidates, nothing recorded`],
     });
   }
 }

@@ -97,13 +97,18 @@ export async function openPGlite(dataDirOrMemory: string): Promise<Store> {
   };
 }
 
+/** True when DATA_DIR already holds an embedded store (opening one that does not exist creates it). */
+export function embeddedStoreExists(dataDir: string): boolean {
+  return existsSync(join(dataDir, 'pglite', 'PG_VERSION'));
+}
+
 /** PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR under an exclusive lock. */
 export async function openDatabase(options: OpenOptions): Promise<Store> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections);
   const release = acquireDataDirLock(options.dataDir, options.command ?? 'pipeline-learner');
   try {
     const dir = join(options.dataDir, 'pglite');
-    if (!existsSync(join(dir, 'PG_VERSION'))) {
+    if (!embeddedStoreExists(options.dataDir)) {
       // initdb leaves PGlite at ~850 MB resident; a reopened data dir runs at ~350 MB
       await (await PGlite.create(dir, { startParams: PGLITE_START_PARAMS })).close();
     }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UserFacingError } from '../errors.js';
 import type { LintResult } from '../gitlab/GitLab.js';
 import type { ArmCandidate, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
 import type { RepoReader } from '../repo/RepoReader.js';
@@ -7,6 +8,7 @@ import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
+import { frameworksOf, isLanguage, LANGUAGES } from './slugs.js';
 import { type LintFn, validatePipeline } from './validatePipeline.js';
 
 /** Learned successful configurations for a context, best first is not required (the chooser ranks). */
@@ -109,11 +111,36 @@ function priorConfidence(source: ArmSource, exact: boolean, a: Analysis): number
   return Math.round(base * factor * 100) / 100;
 }
 
+/**
+ * A user's --language/--framework, checked against the slug registry: a language must be known, and
+ * a framework must belong to the language the pipeline is generated for (the override or the detected one).
+ */
+export function validateOverrides(detectedLanguage: string, o: GenerateInput['overrides']): void {
+  const language = o?.language?.toLowerCase();
+  if (language !== undefined && !isLanguage(language))
+    throw new UserFacingError(`unknown language "${o?.language}": use one of ${LANGUAGES.join(', ')}`, {
+      exitCode: 2,
+    });
+  const framework = o?.framework?.toLowerCase();
+  if (framework === undefined) return;
+  const target = language ?? detectedLanguage;
+  const valid = isLanguage(target) ? frameworksOf(target) : ['generic'];
+  if (!valid.includes(framework))
+    throw new UserFacingError(
+      `framework "${o?.framework}" is not a ${target} framework: use one of ${valid.join(', ')}` +
+        (language ? '' : ` (the detected language is ${target}; --language changes it)`),
+      { exitCode: 2 },
+    );
+}
+
 function applyOverrides(a: Analysis, o: GenerateInput['overrides']): Analysis {
   if (!o) return a;
+  validateOverrides(a.language, o);
   const out = { ...a, evidence: [...a.evidence] };
   if (o.language && o.language.toLowerCase() !== a.language) {
     out.language = o.language.toLowerCase();
+    // the detected framework belongs to the detected language
+    if (!o.framework) out.framework = 'generic';
     out.evidence.push({
       fact: `language=${out.language}`,
       file: '(override)',

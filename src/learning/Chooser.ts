@@ -61,6 +61,8 @@ export interface ChooseOptions {
   forcedHash?: string;
   /** caller-provided id for the decision (e.g. the proposal), otherwise generated */
   decisionId?: string;
+  /** false: choose without storing anything (a read-only caller); the choice's decisionId is null */
+  record?: boolean;
 }
 
 export interface Chooser {

@@ -14,7 +14,7 @@ import type { DecisionRecord } from './DecisionRecord.js';
 import { type IneligibleReason, isBanned, isBrokenOut, passesGate } from './eligibility.js';
 import { DEFAULT_LEARNER_OPTIONS, type LearnerOptions } from './LearnerOptions.js';
 import type { Ban, FailedJob, JobFailureStat, LearningStore, StoredFeedback, StoredRun } from './LearningStore.js';
-import { isPolicyName, POLICIES, type PolicyName, posteriorMeanReward } from './policies.js';
+import { isPolicyName, POLICIES, POLICY_NAMES, type PolicyName, posteriorMeanReward } from './policies.js';
 import {
   type ArmEvidence,
   addFeedback,
@@ -152,7 +152,10 @@ export class Learner implements Chooser {
     const all = [...unique.values()];
     if (all.length === 0) throw new UserFacingError('there is no candidate configuration to choose from');
     const policyName = options.policy ?? this.defaultPolicy;
-    if (!isPolicyName(policyName)) throw new UserFacingError(`unknown policy "${policyName}"`, { exitCode: 2 });
+    if (!isPolicyName(policyName))
+      throw new UserFacingError(`unknown policy "${policyName}": use one of ${POLICY_NAMES.join(', ')}`, {
+        exitCode: 2,
+      });
     const policy = POLICIES[policyName];
 
     const [bans, contextRuns, stored, shared] = await Promise.all([
@@ -228,25 +231,26 @@ export class Learner implements Chooser {
       pipelineId: null,
       reward: null,
     };
-    await this.store.transaction(async (tx) => {
-      // Remember each candidate's source so later runs and reports know where it came from.
-      const missing = view
-        .filter((v) => !byHash.has(v.candidate.hash) || byHash.get(v.candidate.hash)!.source !== v.candidate.source)
-        .map((v) => v.arm);
-      if (missing.length) {
-        await tx.lockContext(context);
-        const fresh = new Map((await tx.getArms(context)).map((a) => [a.hash, a]));
-        await tx.putArms(
-          context,
-          missing.map((m) => ({ ...(fresh.get(m.hash) ?? m), source: m.source })),
-        );
-      }
-      await tx.insertDecision(decision);
-    });
+    if (options.record !== false)
+      await this.store.transaction(async (tx) => {
+        // Remember each candidate's source so later runs and reports know where it came from.
+        const missing = view
+          .filter((v) => !byHash.has(v.candidate.hash) || byHash.get(v.candidate.hash)!.source !== v.candidate.source)
+          .map((v) => v.arm);
+        if (missing.length) {
+          await tx.lockContext(context);
+          const fresh = new Map((await tx.getArms(context)).map((a) => [a.hash, a]));
+          await tx.putArms(
+            context,
+            missing.map((m) => ({ ...(fresh.get(m.hash) ?? m), source: m.source })),
+          );
+        }
+        await tx.insertDecision(decision);
+      });
     const effective = decayTo(chosen.arm, contextRuns, this.options.halfLifeRuns);
     return {
       arm: chosen.candidate,
-      decisionId: id,
+      decisionId: options.record === false ? null : id,
       policy: policy.name,
       kind,
       probability: propensity,

@@ -55,12 +55,82 @@ describe('pipeline-learner generate', () => {
     expect(existsSync(join(dir, 'Dockerfile'))).toBe(false);
   });
 
-  it('prints evidence then the pipeline; LEARN_COMPONENT switches to the component', async () => {
+  it('stdout is only the pipeline YAML; evidence and the Dockerfile go to stderr', async () => {
     const { cli, out } = io(FIXTURES, { LEARN_COMPONENT: 'gitlab.example.com/devops/pipeline-learner/learn@1.2.3' });
     expect(await main(['generate', 'python-django'], cli)).toBe(0);
-    expect(out.stdout).toMatch(/# framework:\s+django/);
-    expect(out.stdout).toMatch(/framework=django ← requirements.txt/);
+    expect(out.stderr).toMatch(/# framework:\s+django/);
+    expect(out.stderr).toMatch(/framework=django ← requirements.txt/);
     expect(out.stdout).toContain('component: gitlab.example.com/devops/pipeline-learner/learn@1.2.3');
+    expect(out.stdout).not.toContain('# framework:');
+    const doc = parse(out.stdout);
+    expect(Object.keys(doc)).toContain('include');
+
+    const go = io(FIXTURES);
+    expect(await main(['generate', 'go-gin'], go.cli)).toBe(0);
+    expect(go.out.stdout).not.toMatch(/^FROM /m);
+    expect(go.out.stderr).toMatch(/^# proposed Dockerfile/m);
+    expect(go.out.stderr).toMatch(/^# {3}FROM /m);
+    expect(parse(go.out.stdout).learn_record).toBeDefined();
+  });
+
+  it('--dockerfile PATH writes the proposed Dockerfile there', async () => {
+    const dir = copyFixture('go-gin');
+    const { cli, out } = io(dir);
+    expect(await main(['generate', '.', '--dockerfile', 'Dockerfile.proposed'], cli)).toBe(0);
+    expect(readFileSync(join(dir, 'Dockerfile.proposed'), 'utf8')).toMatch(/^FROM /m);
+    expect(out.stdout).not.toMatch(/^FROM /m);
+    expect(existsSync(join(dir, '.gitlab-ci.yml'))).toBe(false);
+  });
+
+  it('points to learn-stage when the repository already has a .gitlab-ci.yml', async () => {
+    const dir = copyFixture('node-express');
+    writeFileSync(join(dir, '.gitlab-ci.yml'), 'mine: {script: [x]}\n');
+    const { cli, out } = io(dir);
+    expect(await main(['generate', '.'], cli)).toBe(0);
+    expect(out.stderr).toContain('already has a .gitlab-ci.yml');
+    expect(out.stderr).toMatch(/pipeline-learner learn-stage \S*\.gitlab-ci\.yml --in-place/);
+  });
+
+  it('without --write creates no store and logs nothing; --write creates it and records the decision', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'pl-cli-fresh-'));
+    const data = join(fresh, 'store');
+    const home = join(fresh, 'home');
+    const dir = copyFixture('node-express');
+    const { cli, out } = io(dir, { DATA_DIR: data, HOME: home, XDG_DATA_HOME: '' });
+    expect(await main(['generate', '.'], cli)).toBe(0);
+    expect(existsSync(data)).toBe(false);
+    expect(existsSync(home)).toBe(false);
+    expect(out.stderr).toMatch(/no store in .* yet; going on without learned candidates, nothing recorded/);
+
+    const w = io(dir, { DATA_DIR: data });
+    expect(await main(['generate', '.', '--write'], w.cli)).toBe(0);
+    expect(existsSync(join(data, 'pglite', 'PG_VERSION'))).toBe(true);
+    const exported = io(dir, { DATA_DIR: data });
+    expect(await main(['decisions', 'export'], exported.cli)).toBe(0);
+    expect(exported.out.stdout.trim().split('\n')).toHaveLength(1);
+
+    // an existing store is read, never written
+    const again = io(dir, { DATA_DIR: data });
+    expect(await main(['generate', '.', '--json'], again.cli)).toBe(0);
+    expect(again.out.stderr).toMatch(/read-only use of the store/);
+    const after = io(dir, { DATA_DIR: data });
+    expect(await main(['decisions', 'export'], after.cli)).toBe(0);
+    expect(after.out.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('rejects unknown languages, frameworks and policies with the valid values (exit 2)', async () => {
+    const lang = io(FIXTURES);
+    expect(await main(['generate', 'node-express', '--language', 'cobol'], lang.cli)).toBe(2);
+    expect(lang.out.stderr).toMatch(/unknown language "cobol": use one of go, python, node/);
+    const fw = io(FIXTURES);
+    expect(await main(['generate', 'node-express', '--framework', 'django'], fw.cli)).toBe(2);
+    expect(fw.out.stderr).toMatch(/framework "django" is not a node framework: use one of generic, express/);
+    const pol = io(FIXTURES);
+    expect(await main(['generate', 'node-express', '--policy', 'nope'], pol.cli)).toBe(2);
+    expect(pol.out.stderr).toMatch(/unknown policy "nope": use one of thompson, greedy, epsilon_greedy, ucb1/);
+    const ok = io(FIXTURES);
+    expect(await main(['generate', 'node-express', '--language', 'python', '--framework', 'flask'], ok.cli)).toBe(0);
+    expect(ok.out.stderr).toMatch(/framework=flask ← \(override\)/);
   });
 
   it('--write refuses to overwrite without --force', async () => {
