@@ -56,6 +56,7 @@ const schema = z.object({
   PIPELINE_LEARNER_JOB_LEASE_MS: int(1000).default(60_000),
   PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: int(100).default(10_000),
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
+  PIPELINE_LEARNER_DRAIN_TIMEOUT_S: int(1).default(30),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -97,6 +98,8 @@ export interface Config {
   publicRead: boolean;
   reconcileIntervalS: number;
   reconcileLookbackH: number;
+  /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
+  drainTimeoutS: number;
   ollama: { host: string; model: string } | null;
   logLevel: Env['LOG_LEVEL'];
   jobs: {
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicRead: e.PUBLIC_READ,
     reconcileIntervalS: e.RECONCILE_INTERVAL_S,
     reconcileLookbackH: e.PIPELINE_LEARNER_RECONCILE_LOOKBACK_H,
+    drainTimeoutS: e.PIPELINE_LEARNER_DRAIN_TIMEOUT_S,
     ollama: e.OLLAMA_HOST && e.OLLAMA_MODEL ? { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL } : null,
     logLevel: e.LOG_LEVEL,
     jobs: {

@@ -12,7 +12,10 @@ on PORT (default 8080). Without DATABASE_URL the embedded store in DATA_DIR is u
 at a time). With no GITLAB_WEBHOOK_SECRET, a secret is generated on first start, kept in the
 store and printed with the webhook URL.
 
-SIGTERM/SIGINT drain: no new jobs are claimed, running jobs finish, then the process exits.
+SIGTERM/SIGINT drain: no new jobs are claimed, running jobs finish, then the process exits 0;
+after PIPELINE_LEARNER_DRAIN_TIMEOUT_S (default 30) it exits 1 without waiting further (jobs still
+running are retried after their lease). Started by npm (\`npm start\`), which does not pass SIGTERM
+on, the service drains the same way when npm goes away.
 
 Options:
   --print-webhook-secret  print the stored webhook secret and exit
@@ -39,23 +42,52 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
   }
 
+  // taken before the (possibly slow) start, so a parent that goes away meanwhile is noticed too
+  const parent = process.ppid;
   const service = await startService(config, { print: io.stdout });
-  await new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        io.stderr(`pipeline-learner serve: ${signal} again, exiting without waiting for running jobs\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string) => {
+      if (stopping) {
+        io.stderr(`pipeline-learner serve: ${why} again, exiting without waiting for running jobs\n`);
         process.exit(1);
       }
-      io.stderr(`pipeline-learner serve: ${signal}: finishing running jobs, then exiting\n`);
-      service.stop().then(resolve, (err) => {
-        io.stderr(`pipeline-learner serve: shutdown failed: ${String(err)}\n`);
-        resolve();
-      });
+      stopping = true;
+      io.stderr(`pipeline-learner serve: ${why}: finishing running jobs, then exiting\n`);
+      const timer = setTimeout(() => {
+        io.stderr(
+          `pipeline-learner serve: jobs still running after ${config.drainTimeoutS}s (PIPELINE_LEARNER_DRAIN_TIMEOUT_S); exiting, they are retried after their lease\n`,
+        );
+        process.exit(1);
+      }, config.drainTimeoutS * 1000);
+      service.stop().then(
+        () => {
+          clearTimeout(timer);
+          resolve(0);
+        },
+        (err) => {
+          clearTimeout(timer);
+          io.stderr(`pipeline-learner serve: shutdown failed: ${String(err)}\n`);
+          resolve(1);
+        },
+      );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    if (io.env.npm_lifecycle_event) watchParent(parent, () => stop('npm exited'));
   });
-  return 0;
+}
+
+/**
+ * npm runs scripts as `npm → sh → node` and, given SIGTERM, exits without passing it on; the shell
+ * goes with it, so this process is re-parented. Polling our parent pid is the portable way to notice.
+ */
+function watchParent(parent: number, onGone: () => void): void {
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 500);
+  timer.unref();
 }

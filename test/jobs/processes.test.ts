@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,33 @@ describe('serve as real processes', () => {
     await gl?.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
+
+  it('SIGTERM to `npm start` stops the service: npm exits, serve notices, drains and releases the store', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pl-npm-'));
+    dirs.push(dataDir);
+    const s = await startServe({ ...baseEnv(gl), DATA_DIR: dataDir }, 120_000, { viaNpm: true });
+    children.push(s);
+    const lock = join(dataDir, 'pipeline-learner.lock');
+    const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number };
+    expect(holder.pid).not.toBe(s.child.pid);
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    s.child.kill('SIGTERM');
+    await s.exited;
+    await waitFor(async () => !existsSync(lock), 'serve to release the store after npm exited', 60_000);
+    await waitFor(
+      async () => {
+        try {
+          process.kill(holder.pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      'the serve process to exit',
+      30_000,
+    );
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  }, 180_000);
 
   it('kill -9 in the middle of a burst, then restart: every accepted delivery is recorded once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pl-kill-'));

@@ -20,9 +20,19 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
-/** `node dist/cli.js serve` as a real child process; resolves once it listens. */
-export async function startServe(env: Record<string, string>, timeoutMs = 120_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [cli, 'serve'], {
+/**
+ * `node dist/cli.js serve` as a real child process, or `npm start` (`viaNpm`: then the child is npm,
+ * as for a user; `--ignore-scripts` skips the prestart build, which buildDist did); resolves once it listens.
+ */
+export async function startServe(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+  options: { viaNpm?: boolean } = {},
+): Promise<ServeProcess> {
+  const [command, args] = options.viaNpm
+    ? ['npm', ['start', '--ignore-scripts', '--silent']]
+    : [process.execPath, [cli, 'serve']];
+  const child = spawn(command, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
