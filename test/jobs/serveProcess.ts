@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,13 +28,13 @@ export interface ServeProcess {
 export async function startServe(
   env: Record<string, string>,
   timeoutMs = 120_000,
-  options: { viaNpm?: boolean } = {},
+  options: { viaNpm?: boolean /** another build's dist/cli.js (e.g. the production tree) */; cli?: string } = {},
 ): Promise<ServeProcess> {
   const [command, args] = options.viaNpm
     ? ['npm', ['start', '--ignore-scripts', '--silent']]
-    : [process.execPath, [cli, 'serve']];
+    : [process.execPath, [options.cli ?? cli, 'serve']];
   const child = spawn(command, args, {
-    cwd: root,
+    cwd: options.cli ? dirname(dirname(options.cli)) : root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
