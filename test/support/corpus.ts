@@ -28,7 +28,7 @@ export function loadCorpus(what: string): Corpus | null {
   const raw = process.env[CORPUS_VAR]?.trim();
   if (!raw) {
     console.warn(
-      `\n!!! ${what} SKIPPED: ${CORPUS_VAR} is not set (point it at the corpus directory with index.jsonl, e.g. ${CORPUS_VAR}=../shared/corpus)\n`,
+      `\n!!! ${what} SKIPPED: ${CORPUS_VAR} is not set (point it at the corpus directory with index.jsonl, e.g. ${CORPUS_VAR}=/path/to/corpus)\n`,
     );
     return null;
   }
