@@ -282,7 +282,8 @@ function addInclude(
       out.push(src.linesAt(src.text.length, lines, style.eol));
       return;
     }
-    const at = topOfMap(src, map);
+    // a byte-order mark stays the file's first character
+    const at = Math.max(topOfMap(src, map), src.text.startsWith('\uFEFF') ? 1 : 0);
     // include conventionally opens the file; a blank line separates it from what came first
     if (src.text.slice(src.lineStart(at), at).trim() !== '')
       out.push({ at, text: `${lines.join(style.eol)}${style.eol}${style.eol}${' '.repeat(column)}` });

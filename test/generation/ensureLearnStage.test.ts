@@ -109,6 +109,7 @@ describe('ensureLearnStage on the in-repo fixtures (test/fixtures/learn-stage)',
     const variants: Array<[string, string]> = [[name, original]];
     if (!original.includes('\r\n')) variants.push([`${name} (CRLF)`, original.replace(/\n/g, '\r\n')]);
     if (original.endsWith('\n')) variants.push([`${name} (no final newline)`, original.replace(/(\r?\n)+$/, '')]);
+    variants.push([`${name} (byte-order mark)`, `\uFEFF${original}`]);
     for (const options of [inline, component]) {
       const mode = options.component ? 'component' : 'inline';
       it(`${name}: adds only the learn ${mode === 'inline' ? 'job' : 'include'} and stage, keeping every byte`, () => {
