@@ -8,16 +8,19 @@ import { YamlSyntaxError } from '../generation/parseCiYaml.js';
 
 export const help = `Usage: pipeline-learner learn-stage <file|-> [--in-place] [--stage NAME] [--job-prefix P]
 
-Adds the learn stage to a .gitlab-ci.yml and prints the result on stdout. The file is edited as a
-YAML document: comments, anchors, aliases, !reference tags and key order are kept, and running it
-twice changes nothing. With LEARN_COMPONENT set, an \`include: - component:\` entry is added;
-otherwise an inline learn_record job that posts to PUBLIC_URL (or $PIPELINE_LEARNER_URL at run time).
+Adds the learn stage to a .gitlab-ci.yml and prints the result on stdout. Only text is added: every
+byte of the file is kept in order (comments, blank lines, indentation, folded scalars, anchors, line
+endings), the new lines follow the file's own indentation, and running it twice changes nothing.
+With LEARN_COMPONENT set, an \`include: - component:\` entry is added; otherwise an inline
+learn_record job that posts to PUBLIC_URL (or $PIPELINE_LEARNER_URL at run time). A \`learn\` entry
+is appended to \`stages:\` when the file lists its stages; without a list the job runs in .post.
 
   --in-place        rewrite the file instead of printing it (not with -)
   --stage NAME      stage name when the file lists its stages (default learn)
   --job-prefix P    prefix for the learn job's name
 
-Invalid YAML exits 2 with file:line:col: message on stderr.
+Invalid YAML exits 2 with file:line:col: message on stderr. A layout the edit cannot extend
+without changing the file's meaning exits 1 and writes nothing. See docs/learn-stage.md.
 `;
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -63,7 +66,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof UserFacingError) {
       io.stderr(`${file}: ${err.message}\n`);
-      return 2;
+      return err.exitCode;
     }
     throw err;
   }

@@ -170,6 +170,32 @@ describe('pipeline-learner learn-stage', () => {
     expect(readFileSync(file, 'utf8')).toBe(once);
   });
 
+  it('--in-place only adds lines: a four-space CRLF file keeps every line as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-ls-'));
+    const file = join(dir, '.gitlab-ci.yml');
+    const before =
+      'stages:\r\n    - build\r\n\r\nbuild:\r\n    stage: build\r\n    variables:\r\n        FLAGS: >-\r\n            -O2\r\n            -g\r\n    script:\r\n        - make\r\n';
+    writeFileSync(file, before);
+    const { cli } = io(dir, { PUBLIC_URL: 'https://learner.example.com' });
+    expect(await main(['learn-stage', '.gitlab-ci.yml', '--in-place'], cli)).toBe(0);
+    const after = readFileSync(file, 'utf8');
+    const rest = before.slice(before.indexOf('\r\n\r\n') + 2);
+    expect(after.startsWith(`stages:\r\n    - build\r\n    - learn\r\n${rest}`)).toBe(true);
+    expect(after.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(after).toContain('\r\nlearn_record:\r\n    stage: learn\r\n');
+  });
+
+  it('a layout the edit cannot extend unchanged: exit 1, file untouched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-ls-'));
+    const file = join(dir, '.gitlab-ci.yml');
+    const before = 'include: |1\n  a.yml\nt:\n  script: [x]\n';
+    writeFileSync(file, before);
+    const { cli, out } = io(dir, { LEARN_COMPONENT: 'gitlab.example.com/tools/pipeline-learner/learn@1.0.0' });
+    expect(await main(['learn-stage', '.gitlab-ci.yml', '--in-place'], cli)).toBe(1);
+    expect(out.stderr).toMatch(/^\.gitlab-ci\.yml: could not add the learn stage/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
   it('invalid YAML: file:line:col on stderr, exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pl-ls-'));
     writeFileSync(join(dir, 'ci.yml'), 'a:\n  script: [x\nb: 1\n');

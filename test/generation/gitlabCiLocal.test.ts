@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLearnStage, LEARN_JOB } from '../../src/generation/ensureLearnStage.js';
 import { generatePipeline } from '../../src/generation/generatePipeline.js';
+import { parseCiYaml } from '../../src/generation/parseCiYaml.js';
 import { renderCiComponents } from '../../src/generation/renderCiComponents.js';
 import { seedRuleChooser } from '../../src/generation/seedRuleChooser.js';
+import { loadCorpus } from '../support/corpus.js';
 import { gcl, gitRepo, pool, previewDoc, REMOTE_HOST, REMOTE_PATH, skipWithoutRsync } from './gcl.js';
 import { EXPECTED, FIXTURES, fixtureReader } from './support.js';
 
@@ -85,21 +87,64 @@ describe('gitlab-ci-local accepts what we generate', () => {
   }, 400_000);
 });
 
-describe('gitlab-ci-local on the corpus after ensureLearnStage', () => {
+const corpus = loadCorpus('gitlab-ci-local corpus preview test');
+const LEARN_FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'learn-stage');
+const CI_KEYWORDS = new Set(['stages', 'include', 'variables', 'default', 'image', 'workflow', 'spec']);
+
+describe('gitlab-ci-local on the learn-stage fixtures after ensureLearnStage', () => {
+  it('accepts the edited fixtures, with every job of the original plus the learn job', async () => {
+    // one preview costs seconds: the layouts whose syntax the edit touches most, not every fixture
+    const inline = [
+      'indent4-folded.yml',
+      'indent2-flush-seq.yml',
+      'crlf.yml',
+      'no-trailing-newline.yml',
+      'anchors.yml',
+      'doc-start.yml',
+      'spec-header.yml',
+      'flow-root.yml',
+      'keep-chomp-last.yml',
+    ];
+    const viaComponent = ['include-string.yml', 'include-map.yml', 'include-flow-list.yml', 'comments-first.yml'];
+    const { dir, sha } = await gitRepo({
+      'templates/learn.yml': LEARN_TEMPLATE,
+      'ci/common.yml': readFileSync(join(LEARN_FIXTURES, 'ci', 'common.yml'), 'utf8'),
+      'ci/more.yml': readFileSync(join(LEARN_FIXTURES, 'ci', 'more.yml'), 'utf8'),
+    });
+    const component = `$CI_SERVER_FQDN/${REMOTE_PATH}/learn@${sha}`;
+    const url = 'https://learner.example.com';
+    const targets = [
+      ...inline.map((name) => ({ name, file: `inline/${name}`, options: { component: null, serviceUrl: url } })),
+      ...viaComponent.map((name) => ({ name, file: `component/${name}`, options: { component, serviceUrl: url } })),
+    ];
+    for (const d of ['inline', 'component']) mkdirSync(join(dir, d), { recursive: true });
+    for (const t of targets)
+      writeFileSync(join(dir, t.file), ensureLearnStage(readFileSync(join(LEARN_FIXTURES, t.name), 'utf8'), t.options));
+    const results = await pool(targets, 2, async (t, slot) => ({
+      ...t,
+      r: await gcl(dir, ['--file', t.file, '--state-dir', `.gcl-${slot}`, '--preview']),
+    }));
+    for (const { name, file, r } of results) {
+      expect(r.code, `${file}: ${r.stderr.slice(0, 500)}`).toBe(0);
+      const expanded = previewDoc(r.stdout);
+      const docs = parseCiYaml(readFileSync(join(LEARN_FIXTURES, name), 'utf8'));
+      const original = (docs[docs.length - 1].toJS() ?? {}) as Record<string, unknown>;
+      const jobs = Object.keys(original).filter((k) => !k.startsWith('.') && !CI_KEYWORDS.has(k));
+      for (const job of jobs) expect(expanded[job], `${file}: ${job}`).toBeDefined();
+      expect(JSON.stringify(expanded[LEARN_JOB]?.script), file).toContain('/api/v1/pipeline/learn/record');
+    }
+    expect(results).toHaveLength(inline.length + viaComponent.length);
+  }, 400_000);
+});
+
+describe.skipIf(!corpus)('gitlab-ci-local on the corpus after ensureLearnStage (PIPELINE_LEARNER_CORPUS)', () => {
   it('previews every file without remote includes the same as before, plus the learn job', async () => {
-    const corpus = join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus');
-    const entries: Array<{ file: string; yaml_npm_parse_ok: boolean; features: string[] }> = readFileSync(
-      join(corpus, 'index.jsonl'),
-      'utf8',
-    )
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const entries = corpus?.entries ?? [];
     const offline = entries.filter((e) => e.yaml_npm_parse_ok && !e.features.includes('include'));
     expect(offline.length).toBeGreaterThan(20);
     const files: Record<string, string> = {};
     for (const e of offline) {
-      const text = readFileSync(join(corpus, e.file), 'utf8');
+      const text = corpus?.read(e.file) ?? '';
       files[`before/${e.file}`] = text;
       files[`after/${e.file}`] = ensureLearnStage(text, { component: null, serviceUrl: 'https://learner.example.com' });
     }
