@@ -7,6 +7,7 @@ import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
+import type { Framework, Language } from './slugs.js';
 import { type LintFn, validatePipeline } from './validatePipeline.js';
 
 /** Learned successful configurations for a context, best first is not required (the chooser ranks). */
@@ -113,7 +114,8 @@ function applyOverrides(a: Analysis, o: GenerateInput['overrides']): Analysis {
   if (!o) return a;
   const out = { ...a, evidence: [...a.evidence] };
   if (o.language && o.language.toLowerCase() !== a.language) {
-    out.language = o.language.toLowerCase();
+    // the CLI, the comment parser and the REST route check overrides against the registry (slugs.ts)
+    out.language = o.language.toLowerCase() as Language;
     out.evidence.push({
       fact: `language=${out.language}`,
       file: '(override)',
@@ -121,7 +123,7 @@ function applyOverrides(a: Analysis, o: GenerateInput['overrides']): Analysis {
     });
   }
   if (o.framework && o.framework.toLowerCase() !== a.framework) {
-    out.framework = o.framework.toLowerCase();
+    out.framework = o.framework.toLowerCase() as Framework;
     out.evidence.push({
       fact: `framework=${out.framework}`,
       file: '(override)',

@@ -39,3 +39,25 @@ export function frameworksOf(language: Language): string[] {
 export function allFrameworks(): string[] {
   return [...new Set(LANGUAGES.flatMap(frameworksOf))].sort();
 }
+
+/** Any framework slug of the registry, `generic` included: what an Analysis may carry. */
+export type Framework = 'generic' | (typeof FRAMEWORKS_BY_LANGUAGE)[Language][number];
+
+export function isFramework(s: string): s is Framework {
+  return allFrameworks().includes(s);
+}
+
+/**
+ * Why a `--language`/`--framework` pair is not in the registry, with the valid slugs, or null when
+ * it is. A framework alone is checked against every language's frameworks.
+ */
+export function slugProblem(language: string | undefined, framework: string | undefined): string | null {
+  if (language !== undefined && !isLanguage(language))
+    return `unknown language "${language}"; valid: ${LANGUAGES.join(', ')}`;
+  if (framework === undefined) return null;
+  const valid = language !== undefined ? frameworksOf(language as Language) : allFrameworks();
+  if (valid.includes(framework)) return null;
+  return language !== undefined
+    ? `unknown framework "${framework}" for ${language}; valid: ${valid.join(', ')}`
+    : `unknown framework "${framework}"; valid: ${valid.join(', ')}`;
+}
