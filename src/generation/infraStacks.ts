@@ -121,7 +121,6 @@ export const analyzeTerraform: Analyzer = async (a, b, files, manifest) => {
   a.lockfile = lock;
   a.hasDependencies = true;
   const dirs = [...new Set(tf.map(dirOf))].sort((x, y) => depth(x) - depth(y) || (x < y ? -1 : 1)).slice(0, MAX_DIRS);
-  a.subprojects = [];
   say(a, 'terraform directories', manifest, dirs.join(', '));
   const tests = files.some((f) => /\.tftest\.(hcl|json)$/.test(f) || /\.tofutest\.hcl$/.test(f));
   const bin = tofuReason ? 'tofu' : 'terraform';
@@ -141,8 +140,9 @@ export const analyzeHelm: Analyzer = async (a, b, files) => {
   for (const dir of charts) {
     const file = dir === '.' ? 'Chart.yaml' : `${dir}/Chart.yaml`;
     const text = (await b.read(file)) ?? '';
-    const deps =
-      /^dependencies\s*:/m.test(text) || b.has(dir === '.' ? 'requirements.yaml' : `${dir}/requirements.yaml`);
+    const at = (f: string) => (dir === '.' ? f : `${dir}/${f}`);
+    // the listing answers when the read budget is spent: a lock or v1 requirements file means dependencies
+    const deps = /^dependencies\s*:/m.test(text) || b.has(at('Chart.lock')) || b.has(at('requirements.yaml'));
     // `helm dependency build` refuses HTTP repositories that were not added first; OCI and file:// need nothing
     const repos = [...text.matchAll(/^\s*repository\s*:\s*["']?(https?:\/\/[^"'\s]+)/gm)].map((m) => m[1]);
     facts.push({ dir, repositories: [...new Set(repos)], dependencies: deps });
