@@ -274,7 +274,7 @@ export function dockerFragment(a: Analysis): Fragment {
     jobs: {
       'dockerfile-lint': {
         stage: 'lint',
-        image: STACK_IMAGES.hadolint(STACK_TOOL_VERSIONS.hadolint),
+        image: { name: STACK_IMAGES.hadolint(STACK_TOOL_VERSIONS.hadolint), entrypoint: [''] },
         interruptible: true,
         script: [`hadolint --failure-threshold error ${dockerfile}`],
       },
