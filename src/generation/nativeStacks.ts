@@ -73,7 +73,6 @@ const analyzeMeson: Analyzer = async (a, b, files) => {
   const mesonMin = project.match(/meson_version\s*:\s*'[>=~ ]*([\d.]+)'/)?.[1];
   // a minimum, not a target: Debian's Meson in the GCC image satisfies the usual ones
   if (mesonMin) say(a, `meson>=${mesonMin}`, 'meson.build', 'meson_version');
-  a.lockfile = files.some((f) => f.startsWith('subprojects/') && f.endsWith('.wrap')) ? 'meson.build' : null;
   a.buildCommand = 'meson setup build && meson compile -C build';
   // tests live in the root file or in a sub-directory the root one enters
   const testDir = files.find((f) => /^(tests?|unittests?)\/meson\.build$/.test(f));
