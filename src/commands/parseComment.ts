@@ -4,6 +4,8 @@
  *   /pipeline <verb> [args]      or      @<bot-username> <verb> [args]
  */
 
+import { slugProblem } from '../generation/slugs.js';
+
 export const VERBS = [
   'help',
   'generate',
@@ -210,6 +212,8 @@ function parseFlags(
     }
     return { error: `Unexpected \`${truncate(tok, 40)}\`.` };
   }
+  const problem = slugProblem(args.language, args.framework);
+  if (problem) return { error: `${problem[0].toUpperCase()}${problem.slice(1)}.` };
   return { args };
 }
 

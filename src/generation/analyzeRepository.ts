@@ -1,5 +1,9 @@
 import type { RepoReader } from '../repo/RepoReader.js';
 import { isIgnoredPath } from '../repo/RepoReader.js';
+import { analyzeDocs, detectDocsSite } from './docsSites.js';
+import { analyzeDocker, analyzeHelm, analyzeTerraform, detectInfraStack } from './infraStacks.js';
+import { analyzeNative, detectNativeBuild } from './nativeStacks.js';
+import type { Framework, Language } from './slugs.js';
 
 /** One reason behind a detected fact, so a user can see why: "framework=express from package.json". */
 export interface Evidence {
@@ -10,7 +14,7 @@ export interface Evidence {
 
 export interface Subproject {
   path: string;
-  language: string;
+  language: Language;
   manifest: string;
 }
 
@@ -19,8 +23,8 @@ export interface Subproject {
  * recognised (the generic default pipeline is then proposed) and `framework` is `generic` when none.
  */
 export interface Analysis {
-  language: string;
-  framework: string;
+  language: Language;
+  framework: Framework;
   typescript: boolean;
   /** go, npm, yarn, pnpm, bun, pip, poetry, uv, pipenv, maven, gradle, cargo, bundler, composer, dotnet, cmake, make */
   buildTool: string | null;
@@ -43,6 +47,8 @@ export interface Analysis {
   evidence: Evidence[];
   /** gradlew / mvnw present */
   wrapper: boolean;
+  /** Terraform/OpenTofu module or Helm chart directories the stack's jobs run in ('.' for the root) */
+  stackDirs?: StackDir[];
   /** directory this analysis describes, relative to the repository root ('' for the root) */
   root: string;
   /**
@@ -52,8 +58,15 @@ export interface Analysis {
   parts: Analysis[];
 }
 
+export interface StackDir {
+  dir: string;
+  /** a chart's HTTP(S) dependency repositories, added before `helm dependency build` */
+  repositories?: string[];
+  dependencies?: boolean;
+}
+
 /** What analyzers read through: the repository, or one sub-directory of it. */
-interface Files {
+export interface Files {
   has(path: string): boolean;
   read(path: string): Promise<string | null>;
 }
@@ -61,7 +74,7 @@ interface Files {
 /** Files the analysis may read; the GitLab reader turns each into one API call. */
 const MAX_READS = 8;
 
-const MANIFEST_LANGUAGE: Array<[RegExp, string]> = [
+const MANIFEST_LANGUAGE: Array<[RegExp, Language]> = [
   [/^go\.mod$/, 'go'],
   [/^Cargo\.toml$/, 'rust'],
   [/^pom\.xml$/, 'java'],
@@ -183,9 +196,10 @@ async function analyzeDir(budget: Files, files: string[]): Promise<Analysis> {
   const a = emptyAnalysis();
   const rootFiles = files.filter((p) => !p.includes('/'));
 
-  let language: string | null = null;
+  let language: Language | null = null;
   let manifest = '';
-  for (const [re, lang] of MANIFEST_LANGUAGE) {
+  ({ language, manifest } = detectDocsSite(rootFiles, files) ?? { language, manifest });
+  for (const [re, lang] of language ? [] : MANIFEST_LANGUAGE) {
     const hit = rootFiles.find((f) => re.test(f));
     if (hit) {
       language = lang;
@@ -201,10 +215,9 @@ async function analyzeDir(budget: Files, files: string[]): Promise<Analysis> {
       manifest = proj;
     }
   }
-  if (!language && rootFiles.includes('Makefile') && files.some((f) => /\.(c|h)$/.test(f))) {
-    language = 'c';
-    manifest = 'Makefile';
-  }
+  if (!language)
+    ({ language, manifest } = detectNativeBuild(rootFiles, files) ??
+      detectInfraStack(rootFiles, files) ?? { language, manifest });
 
   const dockerfile =
     rootFiles.find((f) => f === 'Dockerfile' || f === 'Containerfile') ??
@@ -249,7 +262,7 @@ function findSubprojects(files: string[]): Subproject[] {
   return out.slice(0, 50);
 }
 
-type Analyzer = (a: Analysis, b: Files, files: string[], manifest: string) => Promise<void>;
+export type Analyzer = (a: Analysis, b: Files, files: string[], manifest: string) => Promise<void>;
 
 function firstMatch(text: string, re: RegExp): string | null {
   const m = text.match(re);
@@ -278,7 +291,7 @@ const analyzeGo: Analyzer = async (a, b) => {
   }
   a.lockfile = b.has('go.sum') ? 'go.sum' : null;
   a.hasDependencies = /^require\b/m.test(mod);
-  const frameworks: Array<[string, string]> = [
+  const frameworks: Array<[string, Framework]> = [
     ['github.com/gin-gonic/gin', 'gin'],
     ['github.com/labstack/echo', 'echo'],
     ['github.com/gofiber/fiber', 'fiber'],
@@ -299,7 +312,7 @@ const analyzeGo: Analyzer = async (a, b) => {
   a.buildCommand = 'go build ./...';
 };
 
-const NODE_FRAMEWORKS: Array<[string, string, boolean]> = [
+const NODE_FRAMEWORKS: Array<[string, Framework, boolean]> = [
   ['@nestjs/core', 'nestjs', true],
   ['next', 'nextjs', true],
   ['nuxt', 'nuxt', true],
@@ -413,7 +426,7 @@ const analyzeNode: Analyzer = async (a, b, files) => {
   void files;
 };
 
-const PY_FRAMEWORKS: Array<[RegExp, string]> = [
+const PY_FRAMEWORKS: Array<[RegExp, Framework]> = [
   [/\bdjango\b/i, 'django'],
   [/\bfastapi\b/i, 'fastapi'],
   [/\bflask\b/i, 'flask'],
@@ -726,35 +739,6 @@ const analyzeDotnet: Analyzer = async (a, b, files, manifest) => {
   a.lintCommand = 'dotnet format --verify-no-changes';
 };
 
-const analyzeCmake: Analyzer = async (a, b, files) => {
-  a.buildTool = 'cmake';
-  const text = (await b.read('CMakeLists.txt')) ?? '';
-  const langs = firstMatch(text, /project\s*\([^)]*LANGUAGES\s+([A-Za-z ]+)/i);
-  const cxx = langs ? /CXX/i.test(langs) : files.some((f) => /\.(cc|cpp|cxx|hpp)$/.test(f));
-  a.language = cxx ? 'cpp' : 'c';
-  if (!cxx) {
-    a.evidence = a.evidence.filter((e) => !e.fact.startsWith('language='));
-    evidence(a, 'language=c', 'CMakeLists.txt', langs ? `LANGUAGES ${langs.trim()}` : 'C sources only');
-  }
-  const std = firstMatch(text, /CMAKE_CXX_STANDARD\s+(\d+)/);
-  if (std) {
-    a.versions.cxx_standard = std;
-    evidence(a, `c++${std}`, 'CMakeLists.txt', `CMAKE_CXX_STANDARD ${std}`);
-  }
-  const cmakeMin = firstMatch(text, /cmake_minimum_required\s*\(\s*VERSION\s+([\d.]+)/i);
-  if (cmakeMin) a.versions.cmake = cmakeMin;
-  a.lockfile = b.has('vcpkg.json') ? 'vcpkg.json' : b.has('conanfile.txt') ? 'conanfile.txt' : null;
-  a.buildCommand = 'cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build --parallel';
-  a.testCommand = /enable_testing|add_test/.test(text) ? 'ctest --test-dir build --output-on-failure' : null;
-};
-
-const analyzeMake: Analyzer = async (a, b) => {
-  a.buildTool = 'make';
-  const mk = (await b.read('Makefile')) ?? '';
-  a.buildCommand = 'make';
-  a.testCommand = /^(test|check):/m.test(mk) ? `make ${firstMatch(mk, /^(test|check):/m)}` : null;
-};
-
 const ANALYZERS: Record<string, Analyzer> = {
   go: analyzeGo,
   node: analyzeNode,
@@ -764,6 +748,10 @@ const ANALYZERS: Record<string, Analyzer> = {
   ruby: analyzeRuby,
   php: analyzePhp,
   dotnet: analyzeDotnet,
-  cpp: analyzeCmake,
-  c: analyzeMake,
+  cpp: analyzeNative,
+  c: analyzeNative,
+  terraform: analyzeTerraform,
+  helm: analyzeHelm,
+  docker: analyzeDocker,
+  docs: analyzeDocs,
 };

@@ -1,5 +1,7 @@
 import { type Analysis, emptyAnalysis } from './analyzeRepository.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
+import { MORE_BUILT_IN_STACKS } from './moreBuiltInStacks.js';
+import type { Framework, Language } from './slugs.js';
 
 /** A pipeline template as stored in the `pipeline_templates` collection. */
 export interface TemplateRecord {
@@ -127,29 +129,13 @@ export const BUILT_IN_STACKS: Array<{ language: string; framework: string; facts
       service: framework !== 'generic',
     },
   })),
-  {
-    language: 'cpp',
-    framework: 'generic',
-    facts: {
-      buildTool: 'cmake',
-      buildCommand: 'cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build --parallel',
-      testCommand: 'ctest --test-dir build --output-on-failure',
-    },
-  },
-  {
-    language: 'c',
-    framework: 'generic',
-    facts: {
-      buildTool: 'cmake',
-      buildCommand: 'cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build --parallel',
-      testCommand: 'ctest --test-dir build --output-on-failure',
-    },
-  },
+  ...MORE_BUILT_IN_STACKS,
   { language: 'unknown', framework: 'generic', facts: {} },
 ];
 
 export function syntheticAnalysis(language: string, framework: string, facts: Partial<Analysis>): Analysis {
-  return { ...emptyAnalysis(), language, framework, ...facts };
+  // slugs.test.ts checks every built-in stack against the registry
+  return { ...emptyAnalysis(), language: language as Language, framework: framework as Framework, ...facts };
 }
 
 /** Every built-in default, rendered with typical facts: what ci-components/defaults/ holds and what seeds `pipeline_templates`. */

@@ -1,6 +1,9 @@
 import { Document, isMap, isScalar } from 'yaml';
 import type { Analysis } from './analyzeRepository.js';
 import { DEFAULT_VERSIONS } from './defaultVersions.js';
+import { docsFragment } from './docsSites.js';
+import { dockerFragment, helmFragment, terraformFragment } from './infraStacks.js';
+import { nativeFragment } from './nativeStacks.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
 
 export type Job = Record<string, unknown>;
@@ -29,7 +32,7 @@ export const TOOL_IMAGES = {
   curl: 'curlimages/curl:8.13.0',
 };
 
-export const STAGES = ['lint', 'test', 'build', 'scan', 'package'];
+export const STAGES = ['lint', 'test', 'build', 'scan', 'package', 'deploy'];
 
 /**
  * GitLab's documented pattern: merge-request pipelines when an MR is open, branch pipelines
@@ -44,9 +47,9 @@ export const WORKFLOW = {
   ],
 };
 
-const EXPIRE = '1 week';
+export const EXPIRE = '1 week';
 
-function scanRules(): Job[] {
+export function scanRules(): Job[] {
   return [{ if: '$DEPENDENCY_SCANNING_DISABLED == "true"', when: 'never' }, { when: 'on_success' }];
 }
 
@@ -395,36 +398,6 @@ function dotnetFragment(a: Analysis): Fragment {
   };
 }
 
-function cmakeFragment(a: Analysis): Fragment {
-  const name = a.language === 'c' ? 'c' : 'cpp';
-  const cmake = a.buildTool === 'cmake';
-  const base: Job = {
-    image: `gcc:${v(a, 'gcc')}`,
-    interruptible: true,
-    ...(cmake ? { before_script: ['apt-get update -qq && apt-get install -y -qq cmake > /dev/null'] } : {}),
-  };
-  const build = a.buildCommand ?? (cmake ? 'cmake -S . -B build && cmake --build build --parallel' : 'make');
-  const jobs: Record<string, Job> = {
-    [`.${name}`]: base,
-    [`${name}-build`]: {
-      extends: `.${name}`,
-      stage: 'build',
-      script: [build],
-      artifacts: {
-        expire_in: EXPIRE,
-        paths: [cmake ? 'build/' : '.'],
-        exclude: cmake ? ['build/**/*.o'] : ['.git/**'],
-      },
-    },
-  };
-  jobs[`${name}-test`] = {
-    extends: `.${name}`,
-    stage: 'test',
-    script: a.testCommand ? (cmake ? [build, a.testCommand] : [a.testCommand]) : noTest('no CTest tests'),
-  };
-  return { name, description: `${name === 'c' ? 'C' : 'C++'} (${a.buildTool ?? 'make'}): build and test`, jobs };
-}
-
 function genericFragment(a: Analysis): Fragment {
   return {
     name: 'generic',
@@ -536,7 +509,15 @@ export function stackFragment(a: Analysis): Fragment {
       return dotnetFragment(a);
     case 'cpp':
     case 'c':
-      return cmakeFragment(a);
+      return nativeFragment(a);
+    case 'terraform':
+      return terraformFragment(a);
+    case 'helm':
+      return helmFragment(a);
+    case 'docker':
+      return dockerFragment(a);
+    case 'docs':
+      return docsFragment(a);
     default:
       return genericFragment(a);
   }

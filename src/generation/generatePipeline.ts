@@ -8,7 +8,7 @@ import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
-import { frameworksOf, isLanguage, LANGUAGES } from './slugs.js';
+import { type Framework, type Language, slugProblem } from './slugs.js';
 import { type LintFn, validatePipeline } from './validatePipeline.js';
 
 /** Learned successful configurations for a context, best first is not required (the chooser ranks). */
@@ -117,18 +117,10 @@ function priorConfidence(source: ArmSource, exact: boolean, a: Analysis): number
  */
 export function validateOverrides(detectedLanguage: string, o: GenerateInput['overrides']): void {
   const language = o?.language?.toLowerCase();
-  if (language !== undefined && !isLanguage(language))
-    throw new UserFacingError(`unknown language "${o?.language}": use one of ${LANGUAGES.join(', ')}`, {
-      exitCode: 2,
-    });
-  const framework = o?.framework?.toLowerCase();
-  if (framework === undefined) return;
-  const target = language ?? detectedLanguage;
-  const valid = isLanguage(target) ? frameworksOf(target) : ['generic'];
-  if (!valid.includes(framework))
+  const problem = slugProblem(language ?? detectedLanguage, o?.framework?.toLowerCase());
+  if (problem)
     throw new UserFacingError(
-      `framework "${o?.framework}" is not a ${target} framework: use one of ${valid.join(', ')}` +
-        (language ? '' : ` (the detected language is ${target}; --language changes it)`),
+      problem + (language || !o?.framework ? '' : ` (detected language; --language changes it)`),
       { exitCode: 2 },
     );
 }
@@ -138,7 +130,7 @@ function applyOverrides(a: Analysis, o: GenerateInput['overrides']): Analysis {
   validateOverrides(a.language, o);
   const out = { ...a, evidence: [...a.evidence] };
   if (o.language && o.language.toLowerCase() !== a.language) {
-    out.language = o.language.toLowerCase();
+    out.language = o.language.toLowerCase() as Language;
     // the detected framework belongs to the detected language
     if (!o.framework) out.framework = 'generic';
     out.evidence.push({
@@ -148,7 +140,7 @@ function applyOverrides(a: Analysis, o: GenerateInput['overrides']): Analysis {
     });
   }
   if (o.framework && o.framework.toLowerCase() !== a.framework) {
-    out.framework = o.framework.toLowerCase();
+    out.framework = o.framework.toLowerCase() as Framework;
     out.evidence.push({
       fact: `framework=${out.framework}`,
       file: '(override)',

@@ -87,6 +87,31 @@ describe('parseComment', () => {
       kind: 'reply',
       message: expect.stringContaining('--language'),
     });
+    // slugs come from the registry (src/generation/slugs.ts); the reply lists the valid ones
+    expect(parseComment('/pipeline generate --language cobol', bot)).toMatchObject({
+      kind: 'reply',
+      message: expect.stringMatching(
+        /^Unknown language "cobol"; valid: go, python, node,.*terraform, helm, docker, docs/,
+      ),
+    });
+    expect(parseComment('/pipeline generate --language terraform --framework pulumi', bot)).toMatchObject({
+      kind: 'reply',
+      message: expect.stringContaining(
+        'Unknown framework "pulumi" for terraform; valid: generic, terraform, opentofu.',
+      ),
+    });
+    expect(parseComment('/pipeline best --framework springboot', bot)).toMatchObject({
+      kind: 'reply',
+      message: expect.stringContaining('spring-boot'),
+    });
+    expect(parseComment('/pipeline generate --language c --framework meson', bot)).toMatchObject({
+      kind: 'command',
+      args: { language: 'c', framework: 'meson' },
+    });
+    expect(parseComment('/pipeline generate --framework OpenTofu', bot)).toMatchObject({
+      kind: 'command',
+      args: { framework: 'opentofu' },
+    });
     expect(parseComment('/pipeline generate --policy magic', bot)).toMatchObject({
       kind: 'reply',
       message: expect.stringContaining('thompson'),

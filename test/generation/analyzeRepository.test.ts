@@ -18,7 +18,23 @@ function filesOf(dir: string, prefix = ''): Record<string, string> {
 describe('analyzeRepository on the fixture repositories', () => {
   const stacks = new Set(Object.values(EXPECTED).map((e) => e.language));
   it('covers every stack the issue lists', () => {
-    for (const l of ['go', 'node', 'python', 'java', 'kotlin', 'rust', 'ruby', 'php', 'dotnet', 'cpp', 'c']) {
+    for (const l of [
+      'go',
+      'node',
+      'python',
+      'java',
+      'kotlin',
+      'rust',
+      'ruby',
+      'php',
+      'dotnet',
+      'cpp',
+      'c',
+      'terraform',
+      'helm',
+      'docker',
+      'docs',
+    ]) {
       expect(stacks, l).toContain(l);
     }
     const fw = new Set(Object.values(EXPECTED).map((e) => e.framework));
@@ -37,6 +53,13 @@ describe('analyzeRepository on the fixture repositories', () => {
       'laravel',
       'symfony',
       'aspnet-core',
+      'cmake',
+      'meson',
+      'make',
+      'terraform',
+      'opentofu',
+      'mkdocs',
+      'hugo',
     ]) {
       expect(fw, f).toContain(f);
     }

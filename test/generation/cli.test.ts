@@ -121,10 +121,10 @@ describe('pipeline-learner generate', () => {
   it('rejects unknown languages, frameworks and policies with the valid values (exit 2)', async () => {
     const lang = io(FIXTURES);
     expect(await main(['generate', 'node-express', '--language', 'cobol'], lang.cli)).toBe(2);
-    expect(lang.out.stderr).toMatch(/unknown language "cobol": use one of go, python, node/);
+    expect(lang.out.stderr).toMatch(/unknown language "cobol"; valid: go, python, node/);
     const fw = io(FIXTURES);
     expect(await main(['generate', 'node-express', '--framework', 'django'], fw.cli)).toBe(2);
-    expect(fw.out.stderr).toMatch(/framework "django" is not a node framework: use one of generic, express/);
+    expect(fw.out.stderr).toMatch(/unknown framework "django" for node; valid: generic, express/);
     const pol = io(FIXTURES);
     expect(await main(['generate', 'node-express', '--policy', 'nope'], pol.cli)).toBe(2);
     expect(pol.out.stderr).toMatch(/unknown policy "nope": use one of thompson, greedy, epsilon_greedy, ucb1/);
