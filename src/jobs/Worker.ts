@@ -60,8 +60,23 @@ export function retryDelayMs(
 /** Errors that another attempt cannot fix go straight to the dead letters. */
 export function isPermanent(err: unknown): boolean {
   if (err instanceof UserFacingError) return true;
-  if (err instanceof GitLabError) return !err.retryable && err.status !== 401 && err.status !== 403;
+  if (err instanceof GitLabError) return err.permanent;
   return false;
+}
+
+/** What a dead letter says about a permanent GitLab answer: why no retry was made, and what to do. */
+export function permanentReason(err: GitLabError): string {
+  const retry = 'then `pipeline-learner jobs retry`';
+  switch (err.status) {
+    case 401:
+      return `GitLab refused the token: check GITLAB_TOKEN (expired or revoked?), ${retry}`;
+    case 403:
+      return `the token has no access to this project or action: give the bot user the needed role and the token the api scope, ${retry}`;
+    case 404:
+      return 'not found on GitLab: deleted, or not visible to the token';
+    default:
+      return `GitLab refused the request as made (${err.status}); another attempt would get the same answer`;
+  }
 }
 
 export function createWorker(o: WorkerOptions): Worker {
@@ -92,8 +107,13 @@ export function createWorker(o: WorkerOptions): Worker {
       if (ours) jobLog.info({ ms: Date.now() - started }, 'job done');
       else jobLog.warn('job finished after its lease was taken over; its result stands, the other run is idempotent');
     } catch (err) {
-      const message = scrubSecrets(errorMessage(err), o.secrets).slice(0, 2000);
-      const last = job.attempts >= job.maxAttempts || isPermanent(err);
+      const permanent = isPermanent(err);
+      const text =
+        permanent && err instanceof GitLabError
+          ? `permanent: ${permanentReason(err)}. ${errorMessage(err)}`
+          : errorMessage(err);
+      const message = scrubSecrets(text, o.secrets).slice(0, 2000);
+      const last = job.attempts >= job.maxAttempts || permanent;
       const delayMs = last ? null : retryDelayMs(job.attempts, err, o, o.random);
       await failJob(o.db, job.id, id, { error: message, delayMs }).catch((e) =>
         jobLog.error({ err: e }, 'could not record the job failure; the lease will expire and it will run again'),
