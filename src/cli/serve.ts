@@ -12,7 +12,9 @@ on PORT (default 8080). Without DATABASE_URL the embedded store in DATA_DIR is u
 at a time). With no GITLAB_WEBHOOK_SECRET, a secret is generated on first start, kept in the
 store and printed with the webhook URL.
 
-SIGTERM/SIGINT drain: no new jobs are claimed, running jobs finish, then the process exits.
+SIGTERM/SIGINT drain: no new jobs are claimed, running jobs finish, then the process exits (0).
+Jobs still running after PIPELINE_LEARNER_SHUTDOWN_TIMEOUT_S (30 s) are left to their lease, and
+the process exits 1; another worker (or the next start) runs them again.
 
 Options:
   --print-webhook-secret  print the stored webhook secret and exit
@@ -40,7 +42,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
 
   const service = await startService(config, { print: io.stdout });
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       signals++;
@@ -49,13 +51,29 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         process.exit(1);
       }
       io.stderr(`pipeline-learner serve: ${signal}: finishing running jobs, then exiting\n`);
-      service.stop().then(resolve, (err) => {
-        io.stderr(`pipeline-learner serve: shutdown failed: ${String(err)}\n`);
-        resolve();
-      });
+      const limit = setTimeout(() => {
+        io.stderr(
+          `pipeline-learner serve: still stopping after ${config.shutdownTimeoutS} s; exiting (running jobs go again after their lease)\n`,
+        );
+        resolve(1);
+      }, config.shutdownTimeoutS * 1000);
+      limit.unref();
+      service.stop().then(
+        () => {
+          clearTimeout(limit);
+          resolve(0);
+        },
+        (err) => {
+          clearTimeout(limit);
+          io.stderr(`pipeline-learner serve: shutdown failed: ${String(err)}\n`);
+          resolve(1);
+        },
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  return 0;
+  // whatever is still open (a connection to a database that went away) must not hold the exit
+  setTimeout(() => process.exit(code), 1000).unref();
+  return code;
 }

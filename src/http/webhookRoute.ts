@@ -7,11 +7,19 @@ import { PIPELINE_EVENT, type PipelineEventPayload } from '../handlers/pipelineE
 import { snapshotFromHook } from '../handlers/pipelineSnapshot.js';
 import { TERMINAL_STATUSES } from '../handlers/recordPipeline.js';
 import type { Logger } from '../log.js';
-import { createIntakeBatcher } from './intakeBatcher.js';
+import {
+  createIntakeBatcher,
+  type IntakeBatcher,
+  type IntakeResult,
+  IntakeUnavailableError,
+  UnstorableDeliveryError,
+} from './intakeBatcher.js';
 import { redactPayload } from './redactPayload.js';
 import { safeEqual, verifySignature } from './verifyWebhook.js';
 
 export const NOTE_EVENT = 'note_event';
+/** What a 503 asks for when neither the database nor the spool can store a delivery. */
+const RETRY_AFTER_S = 30;
 export const EMOJI_EVENT = 'emoji_event';
 
 export interface WebhookOptions {
@@ -26,6 +34,8 @@ export interface WebhookOptions {
   maxAttempts: number;
   /** concurrent intake statements: 1 for the embedded store, a few for PostgreSQL */
   maxWritesInFlight?: number;
+  /** the intake (with its spool) built by the caller; default: one on `db` without a spool */
+  intake?: IntakeBatcher;
   /** called after a job was enqueued (wakes the in-process worker) */
   onEnqueued?: () => void;
   nowMs?: () => number;
@@ -150,7 +160,7 @@ export function dedupeKey(headers: Headers, route: { kind: string; dedupe?: stri
 export function webhookRoute(o: WebhookOptions): Hono {
   const app = new Hono();
   const now = o.nowMs ?? Date.now;
-  const batcher = createIntakeBatcher(o.db, { maxInFlight: o.maxWritesInFlight ?? 1 });
+  const batcher = o.intake ?? createIntakeBatcher(o.db, { maxInFlight: o.maxWritesInFlight ?? 1, log: o.log });
   const unauthorized = (reason: string) => {
     // the reason is logged, never the offered value
     o.log.warn({ reason }, 'webhook refused: bad credentials');
@@ -224,13 +234,30 @@ export function webhookRoute(o: WebhookOptions): Hono {
       const route = routeEvent(headers, body as Record<string, unknown>, redacted, o.log);
       if ('ignored' in route) return c.json({ status: 'ignored', reason: route.ignored }, 202);
       const key = dedupeKey(headers, route, raw);
-      const result = await batcher.accept({
-        dedupeKey: key,
-        event: headers.get('x-gitlab-event') ?? route.kind,
-        projectId: route.projectId,
-        payload: redacted(),
-        job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
-      });
+      let result: IntakeResult;
+      try {
+        result = await batcher.accept({
+          dedupeKey: key,
+          event: headers.get('x-gitlab-event') ?? route.kind,
+          projectId: route.projectId,
+          payload: redacted(),
+          job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
+        });
+      } catch (err) {
+        if (err instanceof IntakeUnavailableError) {
+          c.header('retry-after', String(RETRY_AFTER_S));
+          return c.json({ error: `${err.message}; try again later` }, 503);
+        }
+        if (err instanceof UnstorableDeliveryError) {
+          o.log.warn({ sql_state: err.sqlState, job_kind: route.kind }, 'webhook refused: payload not storable');
+          return c.json({ error: err.message }, 400);
+        }
+        throw err;
+      }
+      if ('spooled' in result) {
+        o.log.info({ job_kind: route.kind }, 'delivery spooled while the database is unavailable');
+        return c.json({ status: 'spooled' }, 202);
+      }
       if (result.duplicate) {
         o.log.info({ delivery_id: result.deliveryId }, 'duplicate delivery ignored');
         return c.json({ status: 'duplicate', delivery_id: result.deliveryId }, 202);

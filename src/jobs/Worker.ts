@@ -91,6 +91,9 @@ export function createWorker(o: WorkerOptions): Worker {
   let claiming = false;
   let wakeAgain = false;
   let lastBury = 0;
+  /** consecutive failed claims (the database is unreachable): polls back off, logs are spaced */
+  let claimFailures = 0;
+  let lastFailureLog = 0;
 
   async function runOne(job: ClaimedJob): Promise<void> {
     const jobLog = log.child({
@@ -147,19 +150,30 @@ export function createWorker(o: WorkerOptions): Worker {
           inFlight.set(job.id, p);
         }
       } while (wakeAgain && !stopping);
+      if (claimFailures > 0) {
+        log.info({ failed_polls: claimFailures }, 'database reachable again: claiming jobs');
+        claimFailures = 0;
+      }
     } catch (err) {
-      log.error({ err }, 'claiming jobs failed; will try again');
+      claimFailures++;
+      if (claimFailures === 1 || Date.now() - lastFailureLog > 60_000) {
+        lastFailureLog = Date.now();
+        log.error({ err, failed_polls: claimFailures }, 'claiming jobs failed; will keep trying with backoff');
+      }
     } finally {
       claiming = false;
     }
   }
 
+  // During an outage the poll backs off (to 15 s at most) instead of hammering the database; the
+  // first successful claim resets it.
   function schedulePoll(): void {
     if (stopping) return;
+    const delay = claimFailures ? Math.min(15_000, o.pollMs * 2 ** Math.min(claimFailures, 10)) : o.pollMs;
     pollTimer = setTimeout(async () => {
       await claimLoop();
       schedulePoll();
-    }, o.pollMs);
+    }, delay);
     pollTimer.unref?.();
   }
 
