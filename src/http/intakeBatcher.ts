@@ -141,9 +141,12 @@ export function createIntakeBatcher(db: Db, options: IntakeOptions = {}): Intake
   let replayTimer: NodeJS.Timeout | null = null;
   let attempt = 0;
 
+  // No intake timeout here: nobody waits for a replay, and a batch that is merely slow (a huge payload
+  // on the embedded store) would otherwise time out again on every attempt and hold up all behind it.
+  // A database that hangs is still bounded by PIPELINE_LEARNER_DB_QUERY_TIMEOUT_MS.
   async function writeReplayed(batch: DeliveryInput[]): Promise<void> {
     try {
-      await store(batch);
+      await acceptDeliveries(db, batch);
     } catch (err) {
       const state = dataErrorState(err);
       if (state === null) throw err;

@@ -88,9 +88,7 @@ export function parseStorableJson(text: string): unknown {
     if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
     const keys = Object.keys(value);
     if (!keys.some((k) => UNSTORABLE_CHAR.test(k))) return value;
-    const out: Record<string, unknown> = {};
-    for (const k of keys) out[clean(k)] = (value as Record<string, unknown>)[k];
-    return out;
+    return Object.fromEntries(keys.map((k) => [clean(k), (value as Record<string, unknown>)[k]]));
   });
 }
 

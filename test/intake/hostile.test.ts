@@ -82,6 +82,16 @@ describe.each(storeKinds)('hostile webhook bodies on %s', (kind) => {
     expect(stored['k\ufffdey']).toEqual({ nulinside: 'val' });
   });
 
+  it('a "__proto__" key stays a key of the stored payload', async () => {
+    const note = loadPayload('note_on_mr') as Record<string, unknown>;
+    const text = JSON.stringify({ ...note, marker: 1 }).replace('"marker":1', '"__proto__":{"polluted":"yes"}');
+    const { res } = await post(text);
+    expect(res.status).toBe(202);
+    const row = await store!.db.selectFrom('webhook_deliveries').select('payload').executeTakeFirstOrThrow();
+    expect(JSON.stringify(row.payload)).toContain('"__proto__":{"polluted":"yes"}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('strings of any Unicode are stored, never a 500', async () => {
     const samples = [
       '\u0000',
