@@ -198,3 +198,43 @@ describe('PostgreSQL outages under a running serve process', () => {
     }
   }, 400_000);
 });
+
+describe('SIGTERM with a job that does not finish', () => {
+  let gl: FakeGitLab;
+  let dataDir: string;
+  beforeAll(async () => {
+    buildDist();
+    gl = await startFakeGitLab();
+    dataDir = mkdtempSync(join(tmpdir(), 'pl-term-hang-'));
+  }, 180_000);
+  afterAll(async () => {
+    await gl?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('exits 1 after PIPELINE_LEARNER_SHUTDOWN_TIMEOUT_S, leaving the job to its lease', async () => {
+    const [id] = seedPipelines(gl, 1, 'hang');
+    // GitLab never answers the configuration fetch, and the client would wait a minute for it
+    gl.failNext({ path: /repository\/files/, hang: true, times: 10 });
+    const a = await startServe({
+      GITLAB_URL: gl.url,
+      GITLAB_TOKEN: gl.token,
+      GITLAB_WEBHOOK_SECRET: SECRET,
+      DATA_DIR: dataDir,
+      RECONCILE_INTERVAL_S: '0',
+      PIPELINE_LEARNER_JOB_POLL_MS: '50',
+      PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: '60000',
+      PIPELINE_LEARNER_SHUTDOWN_TIMEOUT_S: '2',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      expect((await deliver(a.url, gl, id!)).code).toBe(202);
+      await waitFor(async () => gl.count({ path: /repository\/files/ }) > 0, 'the job to reach GitLab');
+      a.child.kill('SIGTERM');
+      expect(await a.exited).toBe(1);
+      expect(a.output()).toMatch(/still stopping after 2 s; exiting/);
+    } finally {
+      if (a.child.exitCode === null) a.child.kill('SIGKILL');
+    }
+  }, 300_000);
+});
