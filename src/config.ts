@@ -57,6 +57,12 @@ const schema = z.object({
   PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: int(100).default(10_000),
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
   PIPELINE_LEARNER_DRAIN_TIMEOUT_S: int(1).default(30),
+  PIPELINE_LEARNER_SPOOL_DIR: z.string().trim().min(1).optional(),
+  // GitLab waits 10 s for an answer; the spool's fsync needs some of it
+  PIPELINE_LEARNER_INTAKE_TIMEOUT_MS: int(100)
+    .max(8000, 'must leave GitLab’s 10 s room for the spool: at most 8000')
+    .default(5000),
+  PIPELINE_LEARNER_DB_QUERY_TIMEOUT_MS: int(1000).default(30_000),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -100,6 +106,14 @@ export interface Config {
   reconcileLookbackH: number;
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
+  intake: {
+    /** where deliveries wait while the database is unavailable */
+    spoolDir: string;
+    /** a database write slower than this goes to the spool */
+    writeTimeoutMs: number;
+  };
+  /** PostgreSQL: a statement slower than this fails and the connection pool is reopened */
+  dbQueryTimeoutMs: number;
   ollama: { host: string; model: string } | null;
   logLevel: Env['LOG_LEVEL'];
   jobs: {
@@ -150,10 +164,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       exitCode: 2,
     });
   }
+  const dataDir = e.DATA_DIR ?? defaultDataDir(env);
   return {
     port: e.PORT,
     host: e.HOST,
-    dataDir: e.DATA_DIR ?? defaultDataDir(env),
+    dataDir,
     databaseUrl: e.DATABASE_URL ?? null,
     chromaUrl: e.CHROMA_URL ?? null,
     gitlab:
@@ -178,6 +193,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalS: e.RECONCILE_INTERVAL_S,
     reconcileLookbackH: e.PIPELINE_LEARNER_RECONCILE_LOOKBACK_H,
     drainTimeoutS: e.PIPELINE_LEARNER_DRAIN_TIMEOUT_S,
+    intake: {
+      spoolDir: e.PIPELINE_LEARNER_SPOOL_DIR ?? join(dataDir, 'spool'),
+      writeTimeoutMs: e.PIPELINE_LEARNER_INTAKE_TIMEOUT_MS,
+    },
+    dbQueryTimeoutMs: e.PIPELINE_LEARNER_DB_QUERY_TIMEOUT_MS,
     ollama: e.OLLAMA_HOST && e.OLLAMA_MODEL ? { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL } : null,
     logLevel: e.LOG_LEVEL,
     jobs: {

@@ -41,6 +41,20 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
   return out;
 }
 
+/** What a logged error keeps: its kind, message, stack and codes; never request or query data. */
+const ERROR_FIELDS = [
+  'type',
+  'name',
+  'message',
+  'stack',
+  'code',
+  'status',
+  'errno',
+  'syscall',
+  'severity',
+  'routine',
+] as const;
+
 export interface LogOptions {
   level?: string;
   /** values that must never appear in a log line (configured tokens and secrets) */
@@ -61,13 +75,16 @@ export function createLogger(options: LogOptions = {}): Logger {
       base: { service: 'pipeline-learner' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: {
+        // An allow-list: drivers and clients hang request data on their errors (postgres.js puts the
+        // statement's `parameters` there, i.e. a whole webhook payload), and no log line may carry one.
         err: (err: unknown) => {
           const e = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
           const out: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(e)) {
-            if (SECRET_KEYS.includes(k) || k === 'cause' || k === 'request' || k === 'response' || k === 'config')
-              continue;
-            out[k] = typeof v === 'string' ? scrub(v) : v;
+          for (const k of ERROR_FIELDS) {
+            const v = e[k];
+            if (v === undefined || v === null) continue;
+            if (typeof v === 'string') out[k] = scrub(v).slice(0, k === 'stack' ? 4000 : 1000);
+            else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
           }
           return out;
         },

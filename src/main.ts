@@ -28,6 +28,8 @@ import { purgeExpired } from './handlers/purgeExpired.js';
 import { reconcileOnce } from './handlers/reconcile.js';
 import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
 import { createApp } from './http/createApp.js';
+import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
+import { createIntakeBatcher } from './http/intakeBatcher.js';
 import { type GenerateRequest, pipelineRoutes } from './http/pipelineRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
@@ -259,6 +261,38 @@ function buildVectors(config: Config, store: Store): VectorIndex {
   return createVectorIndex(config.chromaUrl, store.db).index;
 }
 
+/**
+ * The delivery spool in its directory, or null when another process holds it (that process keeps
+ * its own deliveries safe; this one then answers 503 during an outage) or it cannot be created.
+ */
+function openSpool(dir: string, log: Logger): DeliverySpool | null {
+  try {
+    return openDeliverySpool(dir, log);
+  } catch (err) {
+    log.warn({ err, dir }, 'no delivery spool: during a database outage webhooks will be answered 503');
+    return null;
+  }
+}
+
+/**
+ * postgres.js throws some of its faults from timer callbacks, out of reach of any await (a write to a
+ * connection that closed meanwhile: porsager/postgres#1154). Such a fault must not end the process:
+ * it is logged and the pool reopened. Every other uncaught exception still ends it, as Node would.
+ */
+export function guardDriverFaults(store: Store, log: Logger): () => void {
+  const onUncaught = (err: Error) => {
+    if (/node_modules[\\/]postgres[\\/]/.test(err?.stack ?? '')) {
+      log.error({ err }, 'PostgreSQL driver fault outside any statement; connections reopened');
+      store.resetConnections?.('driver fault');
+      return;
+    }
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
+  };
+  process.on('uncaughtException', onUncaught);
+  return () => process.off('uncaughtException', onUncaught);
+}
+
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
@@ -288,6 +322,7 @@ export async function startOnStore(
 ): Promise<Service> {
   const log = parts.log;
   await migrateToLatest(store.db);
+  store.setQueryTimeout?.(config.dbQueryTimeoutMs);
   const secret = await resolveWebhookSecret(config, store);
   if (store.kind === 'pglite') {
     // the data-dir lock proves no other process runs these: a killed predecessor's jobs go again now
@@ -375,6 +410,16 @@ export async function startOnStore(
     secrets: configSecrets(config, [secret.secret]),
   });
 
+  const spool = openSpool(config.intake.spoolDir, log);
+  const intake = createIntakeBatcher(store.db, {
+    maxInFlight: store.kind === 'pglite' ? 1 : 4,
+    spool,
+    writeTimeoutMs: config.intake.writeTimeoutMs,
+    log,
+    onReplayed: () => worker.wake(),
+  });
+  const unguard = store.kind === 'postgres' ? guardDriverFaults(store, log) : () => {};
+
   const app = createApp({
     log,
     ready: () => databaseReady(store.db),
@@ -386,7 +431,7 @@ export async function startOnStore(
       toleranceS: config.webhook.toleranceS,
       maxBodyBytes: config.webhook.maxBodyBytes,
       maxAttempts: config.jobs.maxAttempts,
-      maxWritesInFlight: store.kind === 'pglite' ? 1 : 4,
+      intake,
       onEnqueued: () => worker.wake(),
     },
     learn: {
@@ -430,8 +475,16 @@ export async function startOnStore(
   };
   const timers: NodeJS.Timeout[] = [];
   if (gitlab && config.reconcileIntervalS > 0) {
+    // a pass that outlasts the interval (a slow GitLab, a database outage) is not run twice at once
+    let passing = false;
     const pass = () => {
-      reconcile().catch((err) => log.warn({ err }, 'reconcile pass failed'));
+      if (passing) return;
+      passing = true;
+      reconcile()
+        .catch((err) => log.warn({ err }, 'reconcile pass failed; the next one runs on schedule'))
+        .finally(() => {
+          passing = false;
+        });
     };
     const t = setInterval(pass, config.reconcileIntervalS * 1000);
     t.unref();
@@ -466,9 +519,12 @@ export async function startOnStore(
       stopping ??= (async () => {
         for (const t of timers) clearTimeout(t);
         const closed = closeServer(server);
+        intake.close();
         await worker.drain();
         await closed;
+        await spool?.close();
         await store.close();
+        unguard();
         log.info('service stopped');
       })();
       return stopping;

@@ -45,7 +45,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // taken before the (possibly slow) start, so a parent that goes away meanwhile is noticed too
   const parent = process.ppid;
   const service = await startService(config, { print: io.stdout });
-  return new Promise<number>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string) => {
       if (stopping) {
@@ -54,19 +54,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       }
       stopping = true;
       io.stderr(`pipeline-learner serve: ${why}: finishing running jobs, then exiting\n`);
-      const timer = setTimeout(() => {
+      const limit = setTimeout(() => {
         io.stderr(
-          `pipeline-learner serve: jobs still running after ${config.drainTimeoutS}s (PIPELINE_LEARNER_DRAIN_TIMEOUT_S); exiting, they are retried after their lease\n`,
+          `pipeline-learner serve: jobs still running after ${config.drainTimeoutS} s (PIPELINE_LEARNER_DRAIN_TIMEOUT_S); exiting, they go again after their lease\n`,
         );
-        process.exit(1);
+        resolve(1);
       }, config.drainTimeoutS * 1000);
+      limit.unref();
       service.stop().then(
         () => {
-          clearTimeout(timer);
+          clearTimeout(limit);
           resolve(0);
         },
         (err) => {
-          clearTimeout(timer);
+          clearTimeout(limit);
           io.stderr(`pipeline-learner serve: shutdown failed: ${String(err)}\n`);
           resolve(1);
         },
@@ -76,6 +77,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     if (io.env.npm_lifecycle_event) watchParent(parent, () => stop('npm exited'));
   });
+  // whatever is still open (a connection to a database that went away) must not hold the exit
+  setTimeout(() => process.exit(code), 1000).unref();
+  return code;
 }
 
 /**

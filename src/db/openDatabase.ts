@@ -18,6 +18,13 @@ export interface Store {
   /** where the data lives, without credentials */
   description: string;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: statements taking longer fail and the pool is rebuilt (null: no limit, the
+   * default, so migrations can take their time). See `resilientClient`.
+   */
+  setQueryTimeout?(ms: number | null): void;
+  /** PostgreSQL only: drop every connection and open new ones (after a driver fault) */
+  resetConnections?(reason: string): void;
 }
 
 export interface OpenOptions {
@@ -67,9 +74,86 @@ export function redactUrl(url: string): string {
 }
 
 export function openPostgres(url: string, maxConnections = 10): Store {
-  const client = postgres(url, postgresJsOptions(maxConnections));
-  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-  return { db, kind: 'postgres', description: redactUrl(url), close: () => db.destroy() };
+  const pool = resilientClient(() => postgres(url, postgresJsOptions(maxConnections)));
+  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: pool.sql }) });
+  return {
+    db,
+    kind: 'postgres',
+    description: redactUrl(url),
+    close: () => db.destroy(),
+    setQueryTimeout: pool.setTimeout,
+    resetConnections: pool.reset,
+  };
+}
+
+/** A statement that outlived the query timeout; the pool it ran on was replaced. */
+export class QueryTimeoutError extends Error {
+  readonly code = 'QUERY_TIMEOUT';
+  constructor(ms: number) {
+    super(`the database did not answer within ${ms} ms; its connections were reopened`);
+    this.name = 'QueryTimeoutError';
+  }
+}
+
+/**
+ * postgres.js 3.4.x can leave a connection that lost its socket with a write that is never flushed
+ * (porsager/postgres#1154, #1208: `nextWriteTimer` is cleared but not reset in `closed()`): every
+ * later statement on it waits forever, which after a database restart froze the worker and SIGTERM.
+ * So every statement gets a time limit, and one that passes it replaces the whole pool (a poisoned
+ * connection cannot be told apart from outside). Kysely sees one stable client whose `reserve()`
+ * always reaches the current pool.
+ */
+function resilientClient(open: () => postgres.Sql) {
+  let current = open();
+  let timeoutMs: number | null = null;
+  const reset = () => {
+    const old = current;
+    current = open();
+    // statements still running on healthy connections get a moment to finish
+    old.end({ timeout: 2 }).catch(() => {});
+  };
+  const limited = <T>(p: Promise<T>): Promise<T> => {
+    const ms = timeoutMs;
+    if (ms === null) return p;
+    return new Promise<T>((resolve, reject) => {
+      const t = setTimeout(() => {
+        reset();
+        reject(new QueryTimeoutError(ms));
+      }, ms);
+      p.then(
+        (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      );
+    });
+  };
+  const sql = Object.assign(
+    () => {
+      throw new Error('only reserve() is used through Kysely');
+    },
+    {
+      async reserve() {
+        const reserved = await limited(current.reserve());
+        return {
+          unsafe: (text: string, params: unknown[]) => limited(reserved.unsafe(text, params as never[])),
+          release: () => reserved.release(),
+        };
+      },
+      end: () => current.end({ timeout: 5 }),
+    },
+  ) as unknown as postgres.Sql;
+  return {
+    sql,
+    reset: (_reason: string) => reset(),
+    setTimeout: (ms: number | null) => {
+      timeoutMs = ms;
+    },
+  };
 }
 
 /**

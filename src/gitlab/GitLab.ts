@@ -129,7 +129,7 @@ export class GitLabError extends Error {
     message: string,
     /** HTTP status; null for timeouts and network failures */
     readonly status: number | null,
-    /** from Retry-After (429/503), in ms */
+    /** from Retry-After or RateLimit-Reset on a 429, in ms */
     readonly retryAfterMs: number | null = null,
   ) {
     super(message);
@@ -137,5 +137,14 @@ export class GitLabError extends Error {
   }
   get retryable(): boolean {
     return this.status === null || this.status === 429 || this.status >= 500;
+  }
+  /**
+   * Another attempt gets the same answer: the token lacks access (401, 403), the thing does not exist
+   * (404), GitLab refuses the request as made (400, 409, 422, …). 408 and 429 are about timing.
+   */
+  get permanent(): boolean {
+    return (
+      this.status !== null && this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429
+    );
   }
 }

@@ -149,7 +149,9 @@ async function requestOnce(
   const detail = location
     ? `redirected to ${location.split('?')[0]}; set the GitLab URL to the final address`
     : errorDetail(raw, response.headers.get('content-type'));
-  const retryAfterMs = response.status === 429 || response.status >= 500 ? retryAfterFrom(response.headers, now) : null;
+  // Only a 429 is a request to wait: GitLab sends RateLimit-Reset (the end of the rate-limit window,
+  // often 20–60 s away) on every answer, and a 5xx is retried on the worker's own backoff.
+  const retryAfterMs = response.status === 429 ? retryAfterFrom(response.headers, now) : null;
   throw new GitLabError(
     redact(`GitLab ${label} answered ${response.status}${detail ? `: ${detail}` : ''}`, ctx.secrets),
     response.status,

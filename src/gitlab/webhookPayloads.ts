@@ -63,44 +63,64 @@ export const webhookMergeRequestSchema = z.looseObject({
 });
 
 // ---- Pipeline Hook ----
+/*
+ * Shapes vary across GitLab versions and pipeline sources (a build's `user` without `username`, a
+ * bridge job without `runner`, …), and a finished pipeline is evidence the learner must not lose. So
+ * only what the service reads is required; every other field is taken when well-formed and becomes
+ * null (or []) when not, instead of failing the whole payload.
+ */
+const anyStr = z.string().nullish().catch(null);
+const anyNum = z.number().nullish().catch(null);
+const anyBool = z.boolean().nullish().catch(null);
+const anyList = <T extends z.ZodType>(item: T) =>
+  z
+    .array(z.unknown())
+    .nullish()
+    .catch(null)
+    .transform((v) =>
+      (v ?? []).flatMap((x) => {
+        const r = item.safeParse(x);
+        return r.success ? [r.data as z.infer<T>] : [];
+      }),
+    );
 
 export const pipelineBuildSchema = z.looseObject({
-  id: z.number(),
-  stage: str,
+  id: anyNum,
+  stage: z.string().catch(''),
   name: str,
   status: str,
-  created_at: optStr,
-  started_at: optStr,
-  finished_at: optStr,
-  duration: optNum,
-  queued_duration: optNum,
-  failure_reason: optStr,
-  when: optStr,
-  manual: optBool,
-  allow_failure: optBool,
-  user: webhookUserSchema.nullish(),
+  created_at: anyStr,
+  started_at: anyStr,
+  finished_at: anyStr,
+  duration: anyNum,
+  queued_duration: anyNum,
+  failure_reason: anyStr,
+  when: anyStr,
+  manual: anyBool,
+  allow_failure: anyBool,
+  user: webhookUserSchema.nullish().catch(null),
 });
 
 export const pipelineHookSchema = z.looseObject({
   object_kind: z.literal('pipeline'),
   object_attributes: z.looseObject({
     id: z.number(),
-    iid: optNum,
-    name: optStr,
+    iid: anyNum,
+    name: anyStr,
     ref: str,
-    tag: optBool,
+    tag: anyBool,
     sha: str,
-    before_sha: optStr,
-    source: optStr,
+    before_sha: anyStr,
+    source: anyStr,
     status: str,
-    detailed_status: optStr,
-    stages: list(str),
-    created_at: optStr,
-    finished_at: optStr,
-    duration: optNum,
-    queued_duration: optNum,
-    variables: list(z.looseObject({ key: str, value: z.string().nullish() })),
-    url: optStr,
+    detailed_status: anyStr,
+    stages: anyList(str),
+    created_at: anyStr,
+    finished_at: anyStr,
+    duration: anyNum,
+    queued_duration: anyNum,
+    variables: anyList(z.looseObject({ key: str, value: z.string().nullish().catch(null) })),
+    url: anyStr,
   }),
   merge_request: z
     .looseObject({
@@ -116,9 +136,19 @@ export const pipelineHookSchema = z.looseObject({
       detailed_merge_status: optStr,
       url: optStr,
     })
-    .nullish(),
-  user: webhookUserSchema.nullish(),
-  project: webhookProjectSchema,
+    .nullish()
+    .catch(null),
+  user: webhookUserSchema.nullish().catch(null),
+  project: z.looseObject({
+    id: z.number(),
+    name: anyStr,
+    path_with_namespace: str,
+    web_url: anyStr,
+    namespace: anyStr,
+    default_branch: anyStr,
+    /** "" and null both mean `.gitlab-ci.yml` */
+    ci_config_path: anyStr,
+  }),
   commit: z
     .looseObject({
       id: str,
@@ -128,8 +158,10 @@ export const pipelineHookSchema = z.looseObject({
       url: optStr,
       author: z.looseObject({ name: optStr, email: optStr }).nullish(),
     })
-    .nullish(),
-  builds: list(pipelineBuildSchema),
+    .nullish()
+    .catch(null),
+  /** a build that lacks its name or status is left out, never the pipeline */
+  builds: anyList(pipelineBuildSchema),
 });
 
 // ---- Note Hook ----

@@ -40,7 +40,7 @@ export function snapshotFromHook(hook: PipelineHook): PipelineSnapshot {
     finishedAt: isoOrNull(a.finished_at),
     webUrl: a.url ?? null,
     jobs: (hook.builds ?? []).map((b) => ({
-      id: b.id,
+      id: b.id ?? null,
       name: b.name,
       stage: b.stage,
       status: b.status,

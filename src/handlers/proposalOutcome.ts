@@ -147,7 +147,7 @@ export function pipelineRunFromHook(hook: PipelineHook): PipelineRunView {
     status: hook.object_attributes.status,
     webUrl: hook.object_attributes.url ?? null,
     builds: hook.builds.map((b) => ({
-      id: b.id,
+      id: b.id ?? undefined,
       name: b.name,
       stage: b.stage,
       status: b.status,

@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { UserFacingError } from '../errors.js';
 import { safeEqual } from './verifyWebhook.js';
 
@@ -36,19 +36,52 @@ export function requireWrite(c: Context, apiToken: string | null): void {
   );
 }
 
-/** JSON body of a POST; a GitLab token in it is refused, never used. */
+/** JSON body of a POST (token keys were already refused by `refuseTokenKeys`). */
 export async function jsonBody(c: Context, example: string): Promise<unknown> {
-  let raw: unknown;
   try {
-    raw = await c.req.json();
+    return await c.req.json();
   } catch {
     throw new UserFacingError(`body must be JSON: ${example}`, { status: 400 });
   }
-  if (raw && typeof raw === 'object' && 'gitlab_token' in raw) {
+}
+
+/** Keys that carry a GitLab token, compared lower-cased. */
+const TOKEN_KEYS = new Set(['gitlab_token', 'private_token', 'access_token', 'job_token']);
+
+/** The first token key anywhere in a JSON value (an explicit stack: bodies can be deep). */
+export function findTokenKey(value: unknown): string | null {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (TOKEN_KEYS.has(k.toLowerCase())) return k;
+      stack.push(x);
+    }
+  }
+  return null;
+}
+
+/**
+ * Middleware for `/api/v1/*`: a GitLab token in the query string or anywhere in a JSON body is
+ * refused, never used — such tokens end up in logs, shell history and job traces. (Webhooks are not
+ * behind this: GitLab's payloads are what they are.)
+ */
+export const refuseTokenKeys: MiddlewareHandler = async (c, next) => {
+  let key = [...new URL(c.req.url).searchParams.keys()].find((k) => TOKEN_KEYS.has(k.toLowerCase())) ?? null;
+  if (!key && (c.req.header('content-type') ?? '').includes('json')) {
+    // an unreadable body is the route's to refuse, with its own example
+    key = findTokenKey(await c.req.json().catch(() => null));
+  }
+  if (key) {
     throw new UserFacingError(
-      'gitlab_token is not accepted: tokens in request bodies end up in logs and job traces. The service uses its own GITLAB_TOKEN; authenticate this call with the header JOB-TOKEN: $CI_JOB_TOKEN (or Authorization: Bearer <API_TOKEN>).',
+      `${key} is not accepted: tokens in requests end up in logs, shell history and job traces. The service uses its own GITLAB_TOKEN; remove ${key} and authenticate this call with the header JOB-TOKEN: $CI_JOB_TOKEN (or Authorization: Bearer <API_TOKEN>).`,
       { status: 400 },
     );
   }
-  return raw;
-}
+  await next();
+};

@@ -1,6 +1,8 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { UserFacingError } from '../errors.js';
+import { GitLabError } from '../gitlab/GitLab.js';
 import type { Logger } from '../log.js';
+import { refuseTokenKeys } from './apiAuth.js';
 import { healthRoutes } from './healthRoutes.js';
 import { type LearnRouteOptions, learnRoutes } from './learnRoutes.js';
 import { type WebhookOptions, webhookRoute } from './webhookRoute.js';
@@ -14,9 +16,45 @@ export interface AppOptions {
   extra?: Hono[];
 }
 
+/**
+ * What a caller is told when GitLab answered a call made on its behalf: a missing project or pipeline
+ * is the caller's 404; a token GitLab refuses is the operator's problem (502, saying so); a rate limit
+ * is a 503 with GitLab's wait; only an unreachable or failing GitLab is "try again".
+ */
+function gitlabFailure(c: Context, err: GitLabError, log: Logger): Response {
+  const detail = err.message.replace(/^GitLab /, '');
+  if (err.status === 404) {
+    return c.json(
+      {
+        success: false,
+        error: `not found on GitLab: no such project, merge request or pipeline, or the service's token cannot see it (${detail})`,
+      },
+      404,
+    );
+  }
+  log.warn({ err, path: c.req.path }, 'GitLab call failed');
+  if (err.status === 429) {
+    const waitS = Math.max(1, Math.ceil((err.retryAfterMs ?? 60_000) / 1000));
+    c.header('retry-after', String(waitS));
+    return c.json({ success: false, error: `GitLab is rate-limiting the service; try again in ${waitS} s` }, 503);
+  }
+  if (err.status === 401 || err.status === 403) {
+    return c.json(
+      {
+        success: false,
+        error: `GitLab refused the service's token (${err.status}); the operator must check GITLAB_TOKEN and the bot user's role`,
+      },
+      502,
+    );
+  }
+  if (err.permanent) return c.json({ success: false, error: `GitLab refused the request: ${detail}` }, 502);
+  return c.json({ success: false, error: 'GitLab could not be reached or failed; try again' }, 502);
+}
+
 /** The whole HTTP surface; tests call `app.request()` without a server. */
 export function createApp(o: AppOptions): Hono {
   const app = new Hono();
+  app.use('/api/v1/*', refuseTokenKeys);
   app.route('/', healthRoutes({ ready: o.ready }));
   app.route('/', webhookRoute(o.webhook));
   app.route('/', learnRoutes(o.learn));
@@ -26,12 +64,9 @@ export function createApp(o: AppOptions): Hono {
     if (err instanceof UserFacingError) {
       return c.json({ success: false, error: err.message }, err.status as 400);
     }
+    if (err instanceof GitLabError) return gitlabFailure(c, err, o.log);
     o.log.error({ err, path: c.req.path }, 'request failed');
-    const status = (err as { status?: unknown }).status;
-    if (err.name === 'GitLabError') {
-      return c.json({ success: false, error: 'GitLab could not be reached or refused the request; try again' }, 502);
-    }
-    return c.json({ success: false, error: 'internal error' }, typeof status === 'number' && status >= 500 ? 500 : 500);
+    return c.json({ success: false, error: 'internal error' }, 500);
   });
   return app;
 }

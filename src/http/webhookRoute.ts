@@ -7,11 +7,19 @@ import { PIPELINE_EVENT, type PipelineEventPayload } from '../handlers/pipelineE
 import { snapshotFromHook } from '../handlers/pipelineSnapshot.js';
 import { TERMINAL_STATUSES } from '../handlers/recordPipeline.js';
 import type { Logger } from '../log.js';
-import { createIntakeBatcher } from './intakeBatcher.js';
+import {
+  createIntakeBatcher,
+  type IntakeBatcher,
+  type IntakeResult,
+  IntakeUnavailableError,
+  UnstorableDeliveryError,
+} from './intakeBatcher.js';
 import { redactPayload } from './redactPayload.js';
 import { safeEqual, verifySignature } from './verifyWebhook.js';
 
 export const NOTE_EVENT = 'note_event';
+/** What a 503 asks for when neither the database nor the spool can store a delivery. */
+const RETRY_AFTER_S = 30;
 export const EMOJI_EVENT = 'emoji_event';
 
 export interface WebhookOptions {
@@ -26,29 +34,79 @@ export interface WebhookOptions {
   maxAttempts: number;
   /** concurrent intake statements: 1 for the embedded store, a few for PostgreSQL */
   maxWritesInFlight?: number;
+  /** the intake (with its spool) built by the caller; default: one on `db` without a spool */
+  intake?: IntakeBatcher;
   /** called after a job was enqueued (wakes the in-process worker) */
   onEnqueued?: () => void;
   nowMs?: () => number;
 }
 
-/** Which job a delivery becomes, or why it is ignored. */
 /** `\u0000` and lone UTF-16 surrogates (`\ud800`) are valid JSON escapes that jsonb refuses. */
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be removed
 const UNSTORABLE_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
- * JSON.parse, except that strings jsonb cannot hold are made storable: NUL removed, a lone surrogate
- * replaced by U+FFFD. Only bodies that contain such an escape pay for the reviver.
+ * GitLab's payloads are a few levels deep; anything far deeper is not from GitLab, and every recursive
+ * step after parsing (redaction, schema checks, serialisation, jsonb) would pay for it or overflow.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Deepest nesting of arrays and objects in JSON text, stopping as soon as `limit` is passed. A plain
+ * scan (strings skipped), so a hostile body is refused before anything recursive touches it.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > limit) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
+}
+
+const UNSTORABLE_CHAR = new RegExp(UNSTORABLE_CHARS.source);
+const clean = (s: string) => s.replace(UNSTORABLE_CHARS, (ch) => (ch === '\u0000' ? '' : '\ufffd'));
+
+/**
+ * JSON.parse, except that strings jsonb cannot hold are made storable, in values and in keys alike:
+ * NUL removed, a lone surrogate replaced by U+FFFD. Only bodies that contain such an escape pay for
+ * the reviver. Callers bound the depth first (the reviver walk is recursive).
  */
 export function parseStorableJson(text: string): unknown {
   if (!UNSTORABLE_ESCAPE.test(text)) return JSON.parse(text);
-  return JSON.parse(text, (_key, value) =>
-    typeof value === 'string' ? value.replace(UNSTORABLE_CHARS, (ch) => (ch === '\u0000' ? '' : '\ufffd')) : value,
-  );
+  return JSON.parse(text, (_key, value) => {
+    if (typeof value === 'string') return clean(value);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+    const keys = Object.keys(value);
+    if (!keys.some((k) => UNSTORABLE_CHAR.test(k))) return value;
+    return Object.fromEntries(keys.map((k) => [clean(k), (value as Record<string, unknown>)[k]]));
+  });
 }
 
-export type Route = { kind: string; payload: unknown; projectId: number | null } | { ignored: string };
+/** `dedupe`: a key from the event itself, stronger than the delivery's ids (see dedupeKey). */
+export type Route = { kind: string; payload: unknown; projectId: number | null; dedupe?: string } | { ignored: string };
+
+/**
+ * A comment is one command whatever the delivery: GitLab may send the same note under two event ids
+ * (a hook on the project and on its group, a manual "resend"), and each must not get its own reply.
+ * An edit (`action: update`) is another event of the same note.
+ */
+function noteDedupeKey(body: Record<string, unknown>, projectId: number | null): string | undefined {
+  const attrs = body.object_attributes as { id?: unknown; action?: unknown } | undefined;
+  const noteId = attrs?.id;
+  if (projectId === null || typeof noteId !== 'number') return undefined;
+  const action = typeof attrs?.action === 'string' ? attrs.action : 'create';
+  return `note:${projectId}:${noteId}:${action}`;
+}
 
 /** `redacted` gives the payload as stored (computed once, only for events that are kept). */
 export function routeEvent(
@@ -73,7 +131,7 @@ export function routeEvent(
       return { kind: PIPELINE_EVENT, payload, projectId: pid };
     }
     case 'note':
-      return { kind: NOTE_EVENT, payload: { hook: redacted() }, projectId: pid };
+      return { kind: NOTE_EVENT, payload: { hook: redacted() }, projectId: pid, dedupe: noteDedupeKey(body, pid) };
     case 'emoji':
       return { kind: EMOJI_EVENT, payload: { hook: redacted() }, projectId: pid };
     case 'confidential_note':
@@ -84,10 +142,11 @@ export function routeEvent(
 }
 
 /**
- * The key a redelivery shares with the original: webhook-id (= Idempotency-Key), else the event
- * UUID (per event and kind), else the body itself.
+ * The key a redelivery shares with the original: the event's own identity when it has one (a note),
+ * else webhook-id (= Idempotency-Key), else the event UUID (per event and kind), else the body itself.
  */
-export function dedupeKey(headers: Headers, route: { kind: string }, raw: Uint8Array): string {
+export function dedupeKey(headers: Headers, route: { kind: string; dedupe?: string }, raw: Uint8Array): string {
+  if (route.dedupe) return route.dedupe;
   const id = headers.get('webhook-id') ?? headers.get('idempotency-key');
   if (id) return `id:${id.trim()}`;
   const uuid = headers.get('x-gitlab-event-uuid');
@@ -99,7 +158,7 @@ export function dedupeKey(headers: Headers, route: { kind: string }, raw: Uint8A
 export function webhookRoute(o: WebhookOptions): Hono {
   const app = new Hono();
   const now = o.nowMs ?? Date.now;
-  const batcher = createIntakeBatcher(o.db, { maxInFlight: o.maxWritesInFlight ?? 1 });
+  const batcher = o.intake ?? createIntakeBatcher(o.db, { maxInFlight: o.maxWritesInFlight ?? 1, log: o.log });
   const unauthorized = (reason: string) => {
     // the reason is logged, never the offered value
     o.log.warn({ reason }, 'webhook refused: bad credentials');
@@ -150,7 +209,15 @@ export function webhookRoute(o: WebhookOptions): Hono {
       }
       let body: unknown;
       try {
-        body = parseStorableJson(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+        const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+        if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+          o.log.warn({ bytes: raw.byteLength }, 'webhook refused: nesting too deep');
+          return c.json(
+            { error: `body nested deeper than ${MAX_JSON_DEPTH} levels; GitLab never sends such payloads` },
+            400,
+          );
+        }
+        body = parseStorableJson(text);
       } catch {
         return c.json({ error: 'body is not valid JSON' }, 400);
       }
@@ -165,13 +232,30 @@ export function webhookRoute(o: WebhookOptions): Hono {
       const route = routeEvent(headers, body as Record<string, unknown>, redacted, o.log);
       if ('ignored' in route) return c.json({ status: 'ignored', reason: route.ignored }, 202);
       const key = dedupeKey(headers, route, raw);
-      const result = await batcher.accept({
-        dedupeKey: key,
-        event: headers.get('x-gitlab-event') ?? route.kind,
-        projectId: route.projectId,
-        payload: redacted(),
-        job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
-      });
+      let result: IntakeResult;
+      try {
+        result = await batcher.accept({
+          dedupeKey: key,
+          event: headers.get('x-gitlab-event') ?? route.kind,
+          projectId: route.projectId,
+          payload: redacted(),
+          job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
+        });
+      } catch (err) {
+        if (err instanceof IntakeUnavailableError) {
+          c.header('retry-after', String(RETRY_AFTER_S));
+          return c.json({ error: `${err.message}; try again later` }, 503);
+        }
+        if (err instanceof UnstorableDeliveryError) {
+          o.log.warn({ sql_state: err.sqlState, job_kind: route.kind }, 'webhook refused: payload not storable');
+          return c.json({ error: err.message }, 400);
+        }
+        throw err;
+      }
+      if ('spooled' in result) {
+        o.log.info({ job_kind: route.kind }, 'delivery spooled while the database is unavailable');
+        return c.json({ status: 'spooled' }, 202);
+      }
       if (result.duplicate) {
         o.log.info({ delivery_id: result.deliveryId }, 'duplicate delivery ignored');
         return c.json({ status: 'duplicate', delivery_id: result.deliveryId }, 202);

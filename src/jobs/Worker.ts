@@ -60,8 +60,23 @@ export function retryDelayMs(
 /** Errors that another attempt cannot fix go straight to the dead letters. */
 export function isPermanent(err: unknown): boolean {
   if (err instanceof UserFacingError) return true;
-  if (err instanceof GitLabError) return !err.retryable && err.status !== 401 && err.status !== 403;
+  if (err instanceof GitLabError) return err.permanent;
   return false;
+}
+
+/** What a dead letter says about a permanent GitLab answer: why no retry was made, and what to do. */
+export function permanentReason(err: GitLabError): string {
+  const retry = 'then `pipeline-learner jobs retry`';
+  switch (err.status) {
+    case 401:
+      return `GitLab refused the token: check GITLAB_TOKEN (expired or revoked?), ${retry}`;
+    case 403:
+      return `the token has no access to this project or action: give the bot user the needed role and the token the api scope, ${retry}`;
+    case 404:
+      return 'not found on GitLab: deleted, or not visible to the token';
+    default:
+      return `GitLab refused the request as made (${err.status}); another attempt would get the same answer`;
+  }
 }
 
 export function createWorker(o: WorkerOptions): Worker {
@@ -76,6 +91,9 @@ export function createWorker(o: WorkerOptions): Worker {
   let claiming = false;
   let wakeAgain = false;
   let lastBury = 0;
+  /** consecutive failed claims (the database is unreachable): polls back off, logs are spaced */
+  let claimFailures = 0;
+  let lastFailureLog = 0;
 
   async function runOne(job: ClaimedJob): Promise<void> {
     const jobLog = log.child({
@@ -92,8 +110,13 @@ export function createWorker(o: WorkerOptions): Worker {
       if (ours) jobLog.info({ ms: Date.now() - started }, 'job done');
       else jobLog.warn('job finished after its lease was taken over; its result stands, the other run is idempotent');
     } catch (err) {
-      const message = scrubSecrets(errorMessage(err), o.secrets).slice(0, 2000);
-      const last = job.attempts >= job.maxAttempts || isPermanent(err);
+      const permanent = isPermanent(err);
+      const text =
+        permanent && err instanceof GitLabError
+          ? `permanent: ${permanentReason(err)}. ${errorMessage(err)}`
+          : errorMessage(err);
+      const message = scrubSecrets(text, o.secrets).slice(0, 2000);
+      const last = job.attempts >= job.maxAttempts || permanent;
       const delayMs = last ? null : retryDelayMs(job.attempts, err, o, o.random);
       await failJob(o.db, job.id, id, { error: message, delayMs }).catch((e) =>
         jobLog.error({ err: e }, 'could not record the job failure; the lease will expire and it will run again'),
@@ -127,19 +150,30 @@ export function createWorker(o: WorkerOptions): Worker {
           inFlight.set(job.id, p);
         }
       } while (wakeAgain && !stopping);
+      if (claimFailures > 0) {
+        log.info({ failed_polls: claimFailures }, 'database reachable again: claiming jobs');
+        claimFailures = 0;
+      }
     } catch (err) {
-      log.error({ err }, 'claiming jobs failed; will try again');
+      claimFailures++;
+      if (claimFailures === 1 || Date.now() - lastFailureLog > 60_000) {
+        lastFailureLog = Date.now();
+        log.error({ err, failed_polls: claimFailures }, 'claiming jobs failed; will keep trying with backoff');
+      }
     } finally {
       claiming = false;
     }
   }
 
+  // During an outage the poll backs off (to 15 s at most) instead of hammering the database; the
+  // first successful claim resets it.
   function schedulePoll(): void {
     if (stopping) return;
+    const delay = claimFailures ? Math.min(15_000, o.pollMs * 2 ** Math.min(claimFailures, 10)) : o.pollMs;
     pollTimer = setTimeout(async () => {
       await claimLoop();
       schedulePoll();
-    }, o.pollMs);
+    }, delay);
     pollTimer.unref?.();
   }
 

@@ -166,6 +166,8 @@ export interface FaultSpec {
   /** never answer (until close) */
   hang?: boolean;
   body?: unknown;
+  /** further response headers (GitLab sends RateLimit-* on every answer when rate limits are on) */
+  headers?: Record<string, string>;
 }
 
 export interface FakeGitLabOptions {
@@ -1220,6 +1222,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       const status = fault.status ?? 500;
       const headers: Record<string, string> = {};
       if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+      Object.assign(headers, fault.headers);
       const body = fault.body ?? { message: status === 429 ? 'Retry later' : `${status} Internal Server Error` };
       return answer(json(status, body, headers));
     }

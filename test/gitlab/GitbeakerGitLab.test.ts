@@ -330,11 +330,43 @@ describe('failures', () => {
 
   it('Retry-After as an HTTP date', async () => {
     const at = new Date(Date.now() + 30_000).toUTCString();
-    gl.failNext({ path: '/projects/42', status: 503, retryAfter: at });
+    gl.failNext({ path: '/projects/42', status: 429, retryAfter: at });
     const err = await caught(api.project(42));
-    expect(err.status).toBe(503);
+    expect(err.status).toBe(429);
     expect(err.retryAfterMs).toBeGreaterThan(20_000);
     expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it('a 429 without Retry-After waits until RateLimit-Reset', async () => {
+    const reset = String(Math.floor(Date.now() / 1000) + 40);
+    gl.failNext({ path: '/projects/42', status: 429, headers: { 'ratelimit-reset': reset } });
+    const err = await caught(api.project(42));
+    expect(err.retryAfterMs).toBeGreaterThan(30_000);
+  });
+
+  it('5xx carries no wait: RateLimit-Reset (sent on every answer) and Retry-After are for 429 only', async () => {
+    const reset = String(Math.floor(Date.now() / 1000) + 45);
+    for (const status of [500, 502, 503]) {
+      gl.failNext({ path: '/projects/42', status, retryAfter: 30, headers: { 'ratelimit-reset': reset } });
+      const err = await caught(api.project(42));
+      expect(err.status).toBe(status);
+      expect(err.retryable).toBe(true);
+      expect(err.retryAfterMs).toBeNull();
+    }
+  });
+
+  it('permanent 4xx answers say so and are never retryable', async () => {
+    for (const status of [401, 403, 404, 422]) {
+      gl.failNext({ path: '/projects/42', status, body: { message: `${status} nope` } });
+      const err = await caught(api.project(42));
+      expect(err.status).toBe(status);
+      expect(err.retryable).toBe(false);
+      expect(err.permanent).toBe(true);
+    }
+    for (const status of [408, 429, 500]) {
+      gl.failNext({ path: '/projects/42', status });
+      expect((await caught(api.project(42))).permanent).toBe(false);
+    }
   });
 
   it('502 is not retried by the client either', async () => {

@@ -39,3 +39,22 @@ describe('logs', () => {
     expect(scrubSecrets('postgres://app:hunter2@db:5432/x')).toBe('postgres://app:[redacted]@db:5432/x');
   });
 });
+
+describe('logged errors', () => {
+  it('keep kind, message and codes, never the data a driver hangs on them (statement parameters, query)', () => {
+    const cap = captureLogger();
+    const err = Object.assign(new Error('unsupported Unicode escape sequence'), {
+      code: '22P05',
+      severity: 'ERROR',
+      query: 'insert into webhook_deliveries … payload-in-query-8842',
+      parameters: ['{"note":"payload-in-parameters-8842"}'],
+      args: ['payload-in-args-8842'],
+      detail: 'payload-in-detail-8842',
+    });
+    cap.log.error({ err }, 'request failed');
+    const text = cap.text();
+    expect(text).not.toContain('8842');
+    const line = JSON.parse(cap.lines[0]!) as { err: Record<string, unknown> };
+    expect(line.err).toMatchObject({ type: 'Error', message: 'unsupported Unicode escape sequence', code: '22P05' });
+  });
+});

@@ -96,17 +96,26 @@ describe.each(storeKinds)('job worker on %s', (kind) => {
     expect(new Date(row.run_at).getTime() - new Date(row.now).getTime()).toBeGreaterThan(55_000);
   });
 
-  it('dead-letters at once an error no retry can fix (404)', async () => {
+  it.each([
+    [401, /GITLAB_TOKEN/],
+    [403, /access/],
+    [404, /not found/],
+    [422, /refused/],
+  ])('dead-letters at once an error no retry can fix (%i), saying why', async (code, why) => {
     const { id } = await enqueueJob(store!.db, { kind: 'gone', payload: {}, maxAttempts: 5 });
     const w = worker(store!, {
       gone: async () => {
-        throw new GitLabError('GitLab answered 404 for project 7', 404);
+        throw new GitLabError(`GitLab GET /projects/7 answered ${code}`, code);
       },
     });
     w.start();
     await until(async () => (await status(store!, id)).status === 'dead', 'dead letter');
     await w.drain();
-    expect((await status(store!, id)).attempts).toBe(1);
+    const dead = await status(store!, id);
+    expect(dead.attempts).toBe(1);
+    expect(dead.lastError).toContain(`answered ${code}`);
+    expect(dead.lastError).toMatch(/^permanent: /);
+    expect(dead.lastError).toMatch(why);
   });
 
   it('leaves jobs of kinds without a handler queued', async () => {
