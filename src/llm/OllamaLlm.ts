@@ -296,6 +296,14 @@ function classify(err: unknown, call: Call, options: OllamaOptions): LlmError {
     );
   }
   if (e?.cause instanceof LlmError) return e.cause;
+  if ((e?.cause as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET' && !/fetch failed/i.test(e?.message ?? ''))
+    return new LlmError(
+      'unavailable',
+      `the connection to Ollama at ${options.host} closed before the answer was complete`,
+      {
+        cause: err,
+      },
+    );
   if (err instanceof TypeError && /fetch failed/i.test(err.message)) return unreachable(options.host, err);
   if (err instanceof SyntaxError) return new LlmError('bad_response', `Ollama's answer is not JSON`, { cause: err });
   return new LlmError('bad_response', `Ollama's answer could not be read: ${short(e?.message)}`, { cause: err });

@@ -114,7 +114,7 @@ export async function startFakeOllama(options: { models?: string[] } = {}): Prom
   const notFound = (res: ServerResponse, model: string) =>
     json(res, 404, { error: `model "${model}" not found, try pulling it first` });
 
-  async function chat(res: ServerResponse, req: FakeChatRequest): Promise<void> {
+  async function chat(res: ServerResponse, req: FakeChatRequest) {
     if (!req.model) return json(res, 400, { error: 'model is required' });
     if (!pulled(fake.models, req.model)) return notFound(res, req.model);
     const reply = queue.shift() ?? (chatFn ? await chatFn(req) : { content: '' });
@@ -147,6 +147,8 @@ export async function startFakeOllama(options: { models?: string[] } = {}): Prom
         res.end();
       } else {
         res.write('{"model": "llama3.1:8b", "message": {"conte');
+        // let the client receive the partial answer before the connection goes away
+        await sleep(20);
         res.destroy();
       }
       return;
@@ -170,7 +172,7 @@ export async function startFakeOllama(options: { models?: string[] } = {}): Prom
     res.end(`${JSON.stringify(final())}\n`);
   }
 
-  function embed(res: ServerResponse, body: { model?: string; input?: unknown }): void {
+  function embed(res: ServerResponse, body: { model?: string; input?: unknown }) {
     if (!body.model) return json(res, 400, { error: 'model is required' });
     if (!pulled(fake.models, body.model)) return notFound(res, body.model);
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
@@ -184,7 +186,7 @@ export async function startFakeOllama(options: { models?: string[] } = {}): Prom
     });
   }
 
-  function tags(res: ServerResponse): void {
+  function tags(res: ServerResponse) {
     if (tagsStatus !== null) return json(res, tagsStatus, { error: 'fake failure' });
     json(res, 200, {
       models: fake.models.map((name, i) => ({
