@@ -156,6 +156,7 @@ describe('checkPipelinePolicy: script lines are an allowlist', () => {
 describe('checkPipelinePolicy: secrets', () => {
   it.each([
     'echo $GITLAB_TOKEN',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell line, not a template
     'echo "${CI_JOB_TOKEN}"',
     'npm test --token=$NPM_TOKEN',
     'echo $AWS_SECRET_ACCESS_KEY',
