@@ -125,6 +125,20 @@ function factsOf(a: AdaptInput['analysis']): Record<string, unknown> {
   return pick;
 }
 
+/**
+ * The repository's own commands as the analysis found them (test, lint, build; of every part of a
+ * monorepo), for the policy's evidence list; the caller adds Makefile targets and CI lines it read.
+ */
+export function evidenceCommandsOf(
+  a: Pick<Analysis, 'testCommand' | 'lintCommand' | 'buildCommand'> & { parts?: Analysis[] },
+): string[] {
+  const out = [a.testCommand, a.lintCommand, a.buildCommand].filter(
+    (c): c is string => typeof c === 'string' && c !== '',
+  );
+  for (const p of a.parts ?? []) out.push(...evidenceCommandsOf(p));
+  return [...new Set(out)];
+}
+
 /** The messages sent to the model; exported so docs and tests show exactly what leaves the service. */
 export function buildAdaptMessages(input: AdaptInput): LlmMessage[] {
   const facts = JSON.stringify(factsOf(input.analysis), null, 2);
