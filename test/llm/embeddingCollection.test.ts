@@ -9,7 +9,7 @@ describe('embeddingCollection', () => {
       'successful_pipelines_nomic-embed-text',
     );
     expect(embeddingCollection(COLLECTIONS.templates, 'nomic-embed-text:latest')).toBe(
-      'pipeline_templates_nomic-embed-text_latest',
+      'pipeline_templates_nomic-embed-text',
     );
     expect(embeddingCollection(COLLECTIONS.feedback, 'hf.co/Org/Model:Q4_K_M')).toBe(
       'pipeline_feedback_hf_co_org_model_q4_k_m',
