@@ -197,6 +197,14 @@ function normalized(yaml: string): string {
   return yaml.replace(/\s+$/g, '').replace(/[ \t]+\n/g, '\n');
 }
 
+function safeEnsureLearnStage(yaml: string, options: LearnStageOptions): string {
+  try {
+    return ensureLearnStage(yaml, options);
+  } catch {
+    return yaml;
+  }
+}
+
 function reasonOf(err: LlmError): FallbackReason {
   switch (err.kind) {
     case 'timeout':
@@ -237,6 +245,7 @@ export async function adaptWithLlm(input: AdaptInput, deps: AdaptDeps): Promise<
   });
 
   const messages = buildAdaptMessages(input);
+  let baseWithLearn: string | null = null;
   let lastErrors: string[] = [];
   for (let round = 0; round <= deps.repairRounds; round++) {
     let content: string;
@@ -275,7 +284,8 @@ export async function adaptWithLlm(input: AdaptInput, deps: AdaptDeps): Promise<
     }
 
     if (errors.length === 0 && config !== null) {
-      if (normalized(config) === normalized(ensureLearnStage(input.base.config, input.learnStage)))
+      baseWithLearn ??= safeEnsureLearnStage(input.base.config, input.learnStage);
+      if (normalized(config) === normalized(baseWithLearn))
         return fallback('unchanged', `${model} kept the base configuration (${input.base.label}) as it was`);
       const policy = checkPipelinePolicy({
         config,
@@ -293,13 +303,11 @@ export async function adaptWithLlm(input: AdaptInput, deps: AdaptDeps): Promise<
           `${model}'s configuration broke ${policy.violations.length === 1 ? 'a policy check' : `${policy.violations.length} policy checks`}: ${policy.violations.map((v) => v.message).join('; ')}`,
           { violations: policy.violations },
         );
-      const stages = (parseYaml(config, { logLevel: 'error' }) as { stages?: unknown })?.stages;
       const arm: ArmCandidate = {
         hash: digest(config),
         source: 'llm',
         config,
         label: `adapted by ${model} from ${input.base.label}`,
-        ...(Array.isArray(stages) ? { stagesCount: stages.length } : {}),
       };
       return { kind: 'candidate', arm, warnings, ...timing() };
     }

@@ -2,7 +2,7 @@ import { type Document, isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { SECRET_NAME } from '../handlers/maskCredentials.js';
 import { allowedCommands, type CommandRule } from './allowedCommands.js';
 import { TOOL_IMAGES } from './composeDefaultPipeline.js';
-import { ensureLearnStage, type LearnStageOptions, learnScript } from './ensureLearnStage.js';
+import { hasLearn, LEARN_JOB, type LearnStageOptions, learnScript } from './ensureLearnStage.js';
 import { parseCiYaml, YamlSyntaxError } from './parseCiYaml.js';
 
 /**
@@ -502,7 +502,7 @@ export function checkPipelinePolicy(input: PolicyInput): PolicyResult {
   }
 
   // 6. the learn stage
-  if (ensureLearnStage(input.config, input.learnStage) !== input.config)
+  if (!hasLearn(result.map, `${input.learnStage.jobPrefix ?? ''}${LEARN_JOB}`, input.learnStage))
     add('learn_stage', null, 'the learn stage is missing (the learn_record job or the learn component)');
 
   return { ok: violations.length === 0, violations };
