@@ -18,6 +18,9 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 const url = z.string().trim().url();
+/** `llama3.1:8b`, `nomic-embed-text`, `registry.example/ns/model:tag` */
+const OLLAMA_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/;
+export const DEFAULT_OLLAMA_MODEL = 'llama3.1:8b';
 
 /**
  * Every setting the service reads. Standard names from DESIGN.md; everything else is PIPELINE_LEARNER_*.
@@ -41,8 +44,18 @@ const schema = z.object({
   API_TOKEN: z.string().optional(),
   PUBLIC_READ: bool.default(false),
   RECONCILE_INTERVAL_S: int(0).default(300),
-  OLLAMA_HOST: z.string().optional(),
-  OLLAMA_MODEL: z.string().optional(),
+  OLLAMA_HOST: z
+    .string()
+    .trim()
+    // Ollama's own clients accept host[:port] without a scheme
+    .transform((v) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`))
+    .pipe(url)
+    .optional(),
+  OLLAMA_MODEL: z
+    .string()
+    .trim()
+    .regex(OLLAMA_MODEL_NAME, 'must be an Ollama model name such as llama3.1:8b')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   PIPELINE_LEARNER_PAYLOAD_RETENTION_DAYS: int(0).default(30),
@@ -80,6 +93,15 @@ const schema = z.object({
   PIPELINE_LEARNER_RATE_MR_PER_HOUR: int(1).default(60),
   PIPELINE_LEARNER_COMMIT_AUTHOR_NAME: z.string().default('pipeline-learner'),
   PIPELINE_LEARNER_COMMIT_AUTHOR_EMAIL: z.string().default('pipeline-learner@noreply.invalid'),
+
+  PIPELINE_LEARNER_OLLAMA_EMBED_MODEL: z
+    .string()
+    .trim()
+    .regex(OLLAMA_MODEL_NAME, 'must be an Ollama model name such as nomic-embed-text')
+    .optional(),
+  PIPELINE_LEARNER_OLLAMA_TIMEOUT_MS: int(100).default(120_000),
+  PIPELINE_LEARNER_LLM_REPAIR_ROUNDS: int(0).max(10).default(2),
+  PIPELINE_LEARNER_ALLOWED_REGISTRIES: list.default([]),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -114,7 +136,20 @@ export interface Config {
   };
   /** PostgreSQL: a statement slower than this fails and the connection pool is reopened */
   dbQueryTimeoutMs: number;
-  ollama: { host: string; model: string } | null;
+  /** OLLAMA_HOST alone turns the LLM on; null = no model is ever asked */
+  ollama: {
+    host: string;
+    model: string;
+    /** null → embeddings by feature hashing (src/vectors/embed.ts) */
+    embedModel: string | null;
+    timeoutMs: number;
+  } | null;
+  llm: {
+    /** validation errors fed back to the model at most this many times */
+    repairRounds: number;
+    /** registries images may come from, besides Docker Hub official images and the base configuration's */
+    allowedRegistries: string[];
+  };
   logLevel: Env['LOG_LEVEL'];
   jobs: {
     concurrency: number;
@@ -164,6 +199,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       exitCode: 2,
     });
   }
+  const withoutHost = (['OLLAMA_MODEL', 'PIPELINE_LEARNER_OLLAMA_EMBED_MODEL'] as const).filter(
+    (k) => e[k] !== undefined && !e.OLLAMA_HOST,
+  );
+  if (withoutHost.length > 0) {
+    throw new UserFacingError(
+      `invalid configuration:\n${withoutHost.map((k) => `  ${k}: has no effect without OLLAMA_HOST (set it, e.g. http://localhost:11434, to use Ollama)`).join('\n')}`,
+      { exitCode: 2 },
+    );
+  }
   const dataDir = e.DATA_DIR ?? defaultDataDir(env);
   return {
     port: e.PORT,
@@ -198,7 +242,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       writeTimeoutMs: e.PIPELINE_LEARNER_INTAKE_TIMEOUT_MS,
     },
     dbQueryTimeoutMs: e.PIPELINE_LEARNER_DB_QUERY_TIMEOUT_MS,
-    ollama: e.OLLAMA_HOST && e.OLLAMA_MODEL ? { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL } : null,
+    ollama: e.OLLAMA_HOST
+      ? {
+          host: e.OLLAMA_HOST.replace(/\/+$/, ''),
+          model: e.OLLAMA_MODEL ?? DEFAULT_OLLAMA_MODEL,
+          embedModel: e.PIPELINE_LEARNER_OLLAMA_EMBED_MODEL ?? null,
+          timeoutMs: e.PIPELINE_LEARNER_OLLAMA_TIMEOUT_MS,
+        }
+      : null,
+    llm: {
+      repairRounds: e.PIPELINE_LEARNER_LLM_REPAIR_ROUNDS,
+      allowedRegistries: e.PIPELINE_LEARNER_ALLOWED_REGISTRIES,
+    },
     logLevel: e.LOG_LEVEL,
     jobs: {
       concurrency: e.PIPELINE_LEARNER_WORKER_CONCURRENCY,

@@ -37,7 +37,7 @@ function componentName(address: string): string {
   return address.split('@')[0];
 }
 
-function hasLearn(map: YAMLMap, jobName: string, options: LearnStageOptions): boolean {
+export function hasLearn(map: YAMLMap, jobName: string, options: LearnStageOptions): boolean {
   if (map.has(jobName) || map.has(LEARN_JOB)) return true;
   const include = map.get('include', true) as Node | undefined;
   const entries = isSeq(include) ? include.items : include ? [include] : [];

@@ -3,7 +3,7 @@
  * or shared as a learned example. Variable names decide (TOKEN, PASSWORD, SECRET, KEY, …), plus
  * token shapes anywhere (GitLab PATs, AWS keys, URLs with user:password@).
  */
-const SECRET_NAME =
+export const SECRET_NAME =
   /(^|[_.-])(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|secret[_-]?key|credentials?|auth)$/i;
 const MASK = '[MASKED]';
 

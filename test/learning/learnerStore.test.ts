@@ -66,7 +66,7 @@ for (const kind of storeKinds) {
       expect(d.arms.map((a) => a.hash)).toEqual([A, B, C]);
       expect(d.probabilities.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 9);
       expect(d.propensity).toBe(d.probabilities[d.arms.findIndex((a) => a.hash === d.chosenHash)]);
-      // the skeptical llm prior makes that arm the least likely
+      // the cautious llm prior makes that arm the least likely
       expect(d.probabilities[2]).toBeLessThan(d.probabilities[0]);
       const forced = await l.choose(c, [cand(A), cand(B)], { forcedHash: B.slice(0, 12) });
       expect(forced).toMatchObject({ kind: 'forced', probability: 1 });

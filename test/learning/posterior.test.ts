@@ -62,12 +62,14 @@ describe('discounting', () => {
 });
 
 describe('priors and sharing', () => {
-  it('default/template are optimistic, llm skeptical', () => {
+  it('default/template are optimistic, llm cautious: Beta(1,1), below them', () => {
     const m = (s: Parameters<typeof sourcePrior>[0]) =>
       sourcePrior(s).alpha / (sourcePrior(s).alpha + sourcePrior(s).beta);
     expect(m('default')).toBeGreaterThan(0.5);
     expect(m('template')).toBeGreaterThan(0.5);
-    expect(m('llm')).toBeLessThan(0.5);
+    expect(sourcePrior('llm')).toEqual({ alpha: 1, beta: 1 });
+    expect(m('llm')).toBeLessThan(m('default'));
+    expect(m('llm')).toBeLessThan(m('learned'));
   });
   it('shrinks other tenants evidence to at most k pseudo-runs and only when sharing is on', () => {
     const s = sharedPseudoCounts(900, 100, 5);
