@@ -1,6 +1,7 @@
 import { Document, isMap, isScalar } from 'yaml';
 import type { Analysis } from './analyzeRepository.js';
 import { DEFAULT_VERSIONS } from './defaultVersions.js';
+import { addTestServices } from './evidence/testJobServices.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
 
 export type Job = Record<string, unknown>;
@@ -583,6 +584,7 @@ export function composeDefaultPipeline(a: Analysis): ComposedPipeline {
       if (typeof job.stage === 'string') used.add(job.stage);
     }
   }
+  addTestServices(jobs, a.automation);
   const doc = new Document({
     workflow: WORKFLOW,
     stages: STAGES.filter((s) => used.has(s)),

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRepository, versionFromRange } from '../../src/generation/analyzeRepository.js';
+import { analyzeRepository, MAX_READS, versionFromRange } from '../../src/generation/analyzeRepository.js';
 import { GitLabRepoReader } from '../../src/repo/GitLabRepoReader.js';
 import { EXPECTED, FIXTURES, fixtureReader, memoryGitLab } from './support.js';
 
@@ -61,7 +61,7 @@ describe('analyzeRepository on the fixture repositories', () => {
         expect(a.evidence.some((e) => e.fact === `language=${a.language}`)).toBe(true);
         if (a.framework !== 'generic') expect(a.evidence.some((e) => e.fact === `framework=${a.framework}`)).toBe(true);
       }
-      expect(reader.reads).toBeLessThanOrEqual(8);
+      expect(reader.reads).toBeLessThanOrEqual(MAX_READS);
     });
   }
 
@@ -72,7 +72,7 @@ describe('analyzeRepository on the fixture repositories', () => {
       const local = await analyzeRepository(fixtureReader(name));
       expect(viaGitLab, name).toEqual(local);
       expect(calls.tree).toBe(1);
-      expect(calls.fileRaw).toBeLessThanOrEqual(8);
+      expect(calls.fileRaw).toBeLessThanOrEqual(MAX_READS);
     }
   });
 
