@@ -206,7 +206,6 @@ async function withAutomation(a: Analysis, budget: Budget, files: string[]): Pro
 function applyDockerfileChoice(a: Analysis, choice: DockerfileChoice): void {
   for (const reason of choice.reasons)
     if (reason.includes(' not built: ')) evidence(a, 'dockerfile-skipped', reason.split(' ')[0], reason);
-  if (choice.path === a.dockerfile) return;
   a.evidence = a.evidence.filter((e) => e.fact !== 'dockerfile');
   if (choice.path) {
     a.dockerfile = choice.path;

@@ -57,6 +57,10 @@ describe('analyzeRepository on the fixture repositories', () => {
       expect(a.dockerfile).toBe(exp.dockerfile ?? null);
       if (exp.subprojects) expect(a.subprojects.map((s) => s.path).sort()).toEqual(exp.subprojects);
       expect(a.parts.map((p) => p.root)).toEqual(exp.parts ?? []);
+      if (exp.testCommand) expect(a.testCommand).toBe(exp.testCommand);
+      if (exp.lintCommand) expect(a.lintCommand).toBe(exp.lintCommand);
+      if (exp.service !== undefined) expect(a.service).toBe(exp.service);
+      if (exp.migrate) expect(a.automation.migrate).toBe(exp.migrate);
       if (a.language !== 'unknown') {
         expect(a.evidence.some((e) => e.fact === `language=${a.language}`)).toBe(true);
         if (a.framework !== 'generic') expect(a.evidence.some((e) => e.fact === `framework=${a.framework}`)).toBe(true);

@@ -31,6 +31,8 @@ export interface Automation {
   serviceEnv: Record<string, string>;
   /** the framework's migration or schema step, run before the tests when a database is needed */
   migrate: string | null;
+  /** commands the test job needs before it can reach the services (e.g. PHP's PDO drivers) */
+  serviceSetup: string[];
   /** task runner file → its test/lint targets */
   targets: Record<string, string[]>;
   /** `.tool-versions` / `.mise.toml` tools */
@@ -46,6 +48,7 @@ export function emptyAutomation(): Automation {
     services: [],
     serviceEnv: {},
     migrate: null,
+    serviceSetup: [],
     targets: {},
     toolVersions: {},
     gitlabCi: null,
@@ -163,7 +166,8 @@ export function migrationStep(facts: AnalysisFacts, files: string[]): string | n
       return manage ? `${prefix}python ${manage} migrate --noinput` : null;
     }
     case 'rails':
-      return files.includes('bin/rails') ? 'bin/rails db:prepare' : 'bundle exec rails db:prepare';
+      // bin/ is not listed (build output is skipped), but every Rails application has bin/rails
+      return 'bin/rails db:prepare';
     case 'laravel':
       return 'php artisan migrate --force';
     default: {
@@ -172,6 +176,17 @@ export function migrationStep(facts: AnalysisFacts, files: string[]): string | n
       return null;
     }
   }
+}
+
+/** The official PHP images ship without database drivers; the test job installs the ones its services need. */
+function serviceSetup(language: string, services: ServiceNeed[]): string[] {
+  if (language !== 'php') return [];
+  const kinds = new Set(services.map((s) => s.kind));
+  const out: string[] = [];
+  if (kinds.has('mysql') || kinds.has('mariadb')) out.push('docker-php-ext-install pdo_mysql > /dev/null');
+  if (kinds.has('postgres'))
+    out.push('apt-get install -y -qq libpq-dev > /dev/null && docker-php-ext-install pdo_pgsql > /dev/null');
+  return out;
 }
 
 function summariseWorkflow(wf: Workflow): string {
@@ -271,6 +286,7 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
   automation.services = mergeNeeds(needs);
   for (const n of automation.services)
     note(`service=${n.kind}`, n.from, `tests need ${n.kind}${n.version ? ` ${n.version}` : ''}`);
+  automation.serviceSetup = serviceSetup(facts.language, automation.services);
   if (automation.services.some((n) => SERVICE_KINDS[n.kind].database && n.kind !== 'mongodb')) {
     automation.migrate = migrationStep(facts, files);
     if (automation.migrate) note(`migrate=${automation.migrate}`, facts.framework, 'schema step before the tests');

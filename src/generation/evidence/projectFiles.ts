@@ -150,7 +150,7 @@ function envNamesRead(text: string): string[] {
 }
 
 const DB_VAR =
-  /DATABASE|(^|_)DB(_|$)|POSTGRES|^PG|MYSQL|MARIA|REDIS|MONGO|RABBIT|AMQP|CELERY|BROKER|ELASTIC|OPENSEARCH|SQLALCHEMY/;
+  /DATABASE|^(CACHE_STORE|CACHE_DRIVER|QUEUE_CONNECTION|SESSION_DRIVER)$|(^|_)DB(_|$)|POSTGRES|^PG|MYSQL|MARIA|REDIS|MONGO|RABBIT|AMQP|CELERY|BROKER|ELASTIC|OPENSEARCH|SQLALCHEMY/;
 
 /**
  * Database facts from one settings file: Django settings (DATABASES/ENGINE), Rails
@@ -162,7 +162,7 @@ export function parseDatabaseSettings(file: string, text: string): DatabaseSetti
   const env: Record<string, string> = {};
   const name = file.split('/').pop()!;
   if (/^\.env(\.|$)|\.env\.(example|sample|dist|template)$/.test(name) || name === 'env.example') {
-    for (const m of text.matchAll(/^\s*(?:export\s+)?([A-Z][A-Z0-9_]*)\s*=\s*["']?([^"'\n#]*)/gm)) {
+    for (const m of text.matchAll(/^[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]*)[ \t]*=[ \t]*["']?([^"'\n#]*)/gm)) {
       const [, key, value] = m;
       if (!DB_VAR.test(key)) continue;
       env[key] = value.trim();
@@ -174,7 +174,9 @@ export function parseDatabaseSettings(file: string, text: string): DatabaseSetti
         else if (conn === 'mysql') needs.push({ kind: 'mysql', version: null, from: file });
         else if (conn === 'mariadb') needs.push({ kind: 'mariadb', version: null, from: file });
       }
-      if (key === 'REDIS_HOST' || key === 'REDIS_URL') needs.push({ kind: 'redis', version: null, from: file });
+      // REDIS_HOST is in every Laravel .env.example; only a driver set to redis means the app uses it
+      if (/^(CACHE_STORE|CACHE_DRIVER|QUEUE_CONNECTION|SESSION_DRIVER)$/.test(key) && /^redis$/i.test(value.trim()))
+        needs.push({ kind: 'redis', version: null, from: file });
     }
     return { needs, env };
   }

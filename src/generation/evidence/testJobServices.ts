@@ -17,10 +17,11 @@ export function addTestServices(jobs: Record<string, Job>, automation: Automatio
     job.services = structuredClone(services);
     job.variables = { ...((job.variables as Record<string, string> | undefined) ?? {}), ...variables };
     const script = job.script as string[] | undefined;
-    if (automation.migrate && Array.isArray(script) && script.length > 0) {
+    const before = [...automation.serviceSetup, ...(automation.migrate ? [automation.migrate] : [])];
+    if (before.length > 0 && Array.isArray(script) && script.length > 0) {
       // before the line that runs the tests; setup lines (e.g. Laravel's .env) stay first
       const at = script.findIndex((l) => TEST_COMMAND.test(l));
-      script.splice(at >= 0 ? at : script.length - 1, 0, automation.migrate);
+      script.splice(at >= 0 ? at : script.length - 1, 0, ...before);
     }
   }
 }
