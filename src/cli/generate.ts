@@ -19,7 +19,8 @@ export const help = `Usage: pipeline-learner generate <dir> [--json] [--write [-
 
 Proposes a .gitlab-ci.yml (and a Dockerfile when the pipeline builds an image and the
 repository has none) for a local checkout, with the detection evidence, the source of the
-configuration (reinforcement_learning, template, default) and a confidence.
+configuration (reinforcement_learning, template, default, translated — the repository's own
+GitHub Actions workflow in GitLab form) and a confidence.
 
   --json            print {language, framework, evidence, source, confidence, config, dockerfile?}
   --write           write .gitlab-ci.yml (and Dockerfile) into <dir>

@@ -2,6 +2,7 @@ import type { RepoReader } from '../repo/RepoReader.js';
 import { isIgnoredPath } from '../repo/RepoReader.js';
 import { type Automation, collectAutomation, emptyAutomation } from './evidence/collectAutomation.js';
 import { chooseDockerfile, type DockerfileChoice, isDockerfile } from './evidence/dockerfileChoice.js';
+import { parseToolVersions } from './evidence/projectFiles.js';
 import { isCargoWorkspace, typecheckScript, uvWorkspaceMembers } from './evidence/workspaces.js';
 
 /** One reason behind a detected fact, so a user can see why: "framework=express from package.json". */
@@ -304,13 +305,7 @@ function firstMatch(text: string, re: RegExp): string | null {
 
 async function toolVersions(b: Files): Promise<Record<string, string>> {
   const text = await b.read('.tool-versions');
-  const out: Record<string, string> = {};
-  if (!text) return out;
-  for (const line of text.split('\n')) {
-    const [tool, version] = line.trim().split(/\s+/);
-    if (tool && version && !tool.startsWith('#')) out[tool] = version;
-  }
-  return out;
+  return text ? parseToolVersions('.tool-versions', text) : {};
 }
 
 const analyzeGo: Analyzer = async (a, b) => {

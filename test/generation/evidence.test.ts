@@ -24,6 +24,7 @@ import { validatePipeline } from '../../src/generation/validatePipeline.js';
 import { GitLabRepoReader } from '../../src/repo/GitLabRepoReader.js';
 import { memoryGitLab } from './support.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, narrowed by the assertions
 type Js = Record<string, any>;
 
 const facts = { language: 'python', versions: {} as Record<string, string> };
