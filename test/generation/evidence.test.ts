@@ -88,6 +88,29 @@ jobs:
     expect(validatePipeline(t.config!).ok).toBe(true);
   });
 
+  it('keeps matrix versions as written (3.10 is not 3.1) and adds matching include keys', () => {
+    const t = translate(`
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        python: [3.9, 3.10]
+        include:
+          - python: 3.10
+            extras: all
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          python-version: \${{ matrix.python }}
+      - run: pip install .[\${{ matrix.extras }}] && pytest
+`);
+    const job = (parse(t.config!) as Js).test;
+    expect(job.image).toBe('python:3.10');
+    expect(job.script).toEqual(['pip install .[all] && pytest']);
+  });
+
   it('a workflow using another action yields no candidate, and says why', () => {
     const t = translate(`
 on: push

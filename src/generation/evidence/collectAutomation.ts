@@ -64,6 +64,8 @@ export interface AnalysisFacts {
   testCommand: string | null;
   buildTool: string | null;
   dockerfile: string | null;
+  /** monorepo parts: their jobs run inside their directories */
+  parts?: unknown[];
 }
 
 export interface AutomationResult {
@@ -288,7 +290,8 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
     note(`service=${n.kind}`, n.from, `tests need ${n.kind}${n.version ? ` ${n.version}` : ''}`);
   automation.serviceSetup = serviceSetup(facts.language, automation.services);
   if (automation.services.some((n) => SERVICE_KINDS[n.kind].database && n.kind !== 'mongodb')) {
-    automation.migrate = migrationStep(facts, files);
+    // a monorepo part's jobs run inside its directory, where these root-relative commands do not apply
+    automation.migrate = facts.parts?.length ? null : migrationStep(facts, files);
     if (automation.migrate) note(`migrate=${automation.migrate}`, facts.framework, 'schema step before the tests');
   }
 

@@ -64,7 +64,8 @@ function list(v: unknown): string[] {
 export function parseWorkflow(file: string, text: string): Workflow | null {
   let doc: Js;
   try {
-    doc = obj(parse(text, { maxAliasCount: 100 }));
+    // every scalar as written: a matrix `[3.9, 3.10]` must stay "3.10", not become 3.1
+    doc = obj(parse(text, { maxAliasCount: 100, schema: 'failsafe' }));
   } catch {
     return null;
   }

@@ -118,6 +118,13 @@ export function pickMatrix(job: WorkflowJob): Record<string, string> {
   if (Object.keys(out).length === 0 && job.include.length > 0) {
     const first = job.include.find((e) => !/windows|macos/i.test(String(e.os ?? ''))) ?? job.include[0];
     for (const [k, x] of Object.entries(first)) if (x !== null && typeof x !== 'object') out[k] = String(x);
+    return out;
+  }
+  // GitHub adds an include entry's extra keys to the combinations it matches
+  for (const e of job.include) {
+    const scalars = Object.entries(e).filter(([, x]) => x !== null && typeof x !== 'object');
+    if (scalars.every(([k, x]) => out[k] === undefined || out[k] === String(x)))
+      for (const [k, x] of scalars) out[k] ??= String(x);
   }
   return out;
 }
