@@ -574,7 +574,8 @@ export function composeDefaultPipeline(a: Analysis): ComposedPipeline {
   }
   if (a.parts.length === 0 && a.service) {
     if (!a.dockerfile) dockerfile = proposeDockerfile(a);
-    if (a.dockerfile || dockerfile) fragments.push(containerFragment(a.dockerfile ?? 'Dockerfile'));
+    if (a.dockerfile || dockerfile)
+      fragments.push(containerFragment(a.dockerfile ?? 'Dockerfile', a.automation?.dockerContext ?? '.'));
   }
   const used = new Set<string>();
   const jobs: Record<string, Job> = {};

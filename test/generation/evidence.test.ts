@@ -353,9 +353,9 @@ describe('task runners, compose and tool versions', () => {
         'services:\n  api:\n    build:\n      context: ../api\n      dockerfile: Dockerfile.prod\n  db:\n    image: postgres:16\n  web:\n    build: ../web\n',
       ),
     ).toEqual([
-      { name: 'api', image: null, dockerfile: 'api/Dockerfile.prod' },
-      { name: 'db', image: 'postgres:16', dockerfile: null },
-      { name: 'web', image: null, dockerfile: 'web/Dockerfile' },
+      { name: 'api', image: null, dockerfile: 'api/Dockerfile.prod', context: 'api' },
+      { name: 'db', image: 'postgres:16', dockerfile: null, context: null },
+      { name: 'web', image: null, dockerfile: 'web/Dockerfile', context: 'web' },
     ]);
   });
 
@@ -412,6 +412,25 @@ describe('which Dockerfile is the application', () => {
     expect(c.reasons.join('\n')).toMatch(/Dockerfile\.dev not built/);
   });
 
+  it('builds with the context the Dockerfile needs: the compose context, the root, or its directory', async () => {
+    const run = async (files: Record<string, string>) => {
+      const { gitlab } = memoryGitLab(files);
+      const a = await analyzeRepository(new GitLabRepoReader(gitlab, 'acme/app', 'main'));
+      const doc = parse(composeDefaultPipeline(a).config) as Js;
+      return { a, build: (doc['container-image']?.script ?? []).join('\n') as string };
+    };
+    const base = { 'go.mod': 'module x\n\ngo 1.23\n', 'main.go': 'package main\n' };
+    const rootContext = await run({ ...base, 'deploy/Dockerfile': 'FROM golang:1.23\nCOPY go.mod main.go ./\n' });
+    expect(rootContext.build).toContain('--file deploy/Dockerfile --tag "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA" .');
+    const ownDir = await run({
+      ...base,
+      'api/Dockerfile': 'FROM golang:1.23\nCOPY server.go ./\n',
+      'api/server.go': 'package main\n',
+    });
+    expect(ownDir.a.automation.dockerContext).toBe('api');
+    expect(ownDir.build).toContain('--file api/Dockerfile --tag "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA" api');
+  });
+
   it("the project's CI, then compose, then the root", () => {
     expect(chooseDockerfile({ files, ciRefs: ['api/Dockerfile'], composeRefs: [], hasLanguage: true }).path).toBe(
       'api/Dockerfile',
@@ -439,12 +458,12 @@ describe('which Dockerfile is the application', () => {
 
   it('a Dockerfile copying a binary no job builds is not built; one an earlier job builds is', () => {
     const goreleaser = 'FROM scratch\nCOPY mytool /usr/bin/mytool\nENTRYPOINT ["/usr/bin/mytool"]\n';
-    expect(missingBuildInputs('Dockerfile', goreleaser, ['go.mod', 'main.go'], [])).toEqual(['mytool']);
+    expect(missingBuildInputs(goreleaser, ['go.mod', 'main.go'], [])).toEqual(['mytool']);
     const rust = 'FROM debian:12-slim\nCOPY target/release/app /usr/local/bin/app\n';
-    expect(missingBuildInputs('Dockerfile', rust, ['Cargo.toml'], ['target/release/'])).toEqual([]);
+    expect(missingBuildInputs(rust, ['Cargo.toml'], ['target/release/'])).toEqual([]);
     const multiStage =
       'FROM golang:1.23 AS build\nCOPY . .\nRUN go build -o /app\nFROM scratch\nCOPY --from=build /app /app\n';
-    expect(missingBuildInputs('Dockerfile', multiStage, ['go.mod'], [])).toEqual([]);
+    expect(missingBuildInputs(multiStage, ['go.mod'], [])).toEqual([]);
   });
 });
 

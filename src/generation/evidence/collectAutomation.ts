@@ -35,6 +35,8 @@ export interface Automation {
   serviceSetup: string[];
   /** task runner file → its test/lint targets */
   targets: Record<string, string[]>;
+  /** the build context the chosen Dockerfile needs ('.' for the root), null without a Dockerfile */
+  dockerContext: string | null;
   /** `.tool-versions` / `.mise.toml` tools */
   toolVersions: Record<string, string>;
   /** an existing .gitlab-ci.yml: evidence only, never a candidate (`learn-stage` serves it) */
@@ -49,6 +51,7 @@ export function emptyAutomation(): Automation {
     serviceEnv: {},
     migrate: null,
     serviceSetup: [],
+    dockerContext: null,
     targets: {},
     toolVersions: {},
     gitlabCi: null,
@@ -249,6 +252,7 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
   const ciUsesCompose = testingJobs.some((j) => j.steps.some((s) => /docker[ -]compose\b/.test(s.run ?? '')));
 
   const composeRefs: string[] = [];
+  const composeContexts = new Map<string, string>();
   let composeNeeds: ServiceNeed[] = [];
   const compose = composeFiles(files)[0];
   if (compose) {
@@ -256,7 +260,11 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
     if (text !== null) {
       const services = parseCompose(compose, text);
       composeNeeds = needsFromImages(services.filter((s) => s.image).map((s) => ({ image: s.image!, from: compose })));
-      composeRefs.push(...services.map((s) => s.dockerfile).filter((d): d is string => d !== null));
+      for (const s of services) {
+        if (!s.dockerfile) continue;
+        composeRefs.push(s.dockerfile);
+        composeContexts.set(s.dockerfile, s.context ?? '');
+      }
       note(
         'compose',
         compose,
@@ -332,7 +340,13 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
   if (dockerfile.path) {
     const text = await read(dockerfile.path);
     if (text !== null) {
-      const missing = missingBuildInputs(dockerfile.path, text, files, artifactPaths(facts));
+      // the compose file's context, else the root (as the project's CI usually builds), else the Dockerfile's directory
+      const dir = dockerfile.path.includes('/') ? dockerfile.path.slice(0, dockerfile.path.lastIndexOf('/')) : '';
+      const contexts = [...new Set([composeContexts.get(dockerfile.path) ?? '', '', dir])];
+      const tries = contexts.map((c) => ({ c, missing: missingBuildInputs(text, files, artifactPaths(facts), c) }));
+      const fit = tries.find((t) => t.missing.length === 0);
+      const missing = fit ? [] : tries[0].missing;
+      if (fit) automation.dockerContext = fit.c || '.';
       if (missing.length > 0) {
         dockerfile.reasons.push(
           `${dockerfile.path} not built: it copies ${missing.join(', ')}, which no job builds (a release tool such as goreleaser provides it)`,

@@ -100,12 +100,13 @@ export function chooseDockerfile(input: {
  * Returns the missing sources, empty when the image can be built from a checkout.
  */
 export function missingBuildInputs(
-  dockerfile: string,
   text: string,
   files: string[],
   artifactPaths: string[],
+  /** the build context, relative to the repository root ('' for the root) */
+  context = '',
 ): string[] {
-  const dir = dockerfile.includes('/') ? dockerfile.slice(0, dockerfile.lastIndexOf('/') + 1) : '';
+  const dir = context ? `${context.replace(/\/$/, '')}/` : '';
   const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
   const stages = lines.filter((l) => /^\s*FROM\s/i.test(l));
   const missing: string[] = [];

@@ -17,6 +17,8 @@ export interface ComposeService {
   image: string | null;
   /** the Dockerfile a `build:` entry names, relative to the repository root */
   dockerfile: string | null;
+  /** its build context, relative to the repository root ('' for the root) */
+  context: string | null;
 }
 
 function yamlObject(text: string): Record<string, unknown> | null {
@@ -48,13 +50,16 @@ export function parseCompose(path: string, text: string): ComposeService[] {
   for (const [name, raw] of Object.entries(services as Record<string, unknown>)) {
     const s = (raw ?? {}) as Record<string, unknown>;
     let dockerfile: string | null = null;
-    if (typeof s.build === 'string') dockerfile = posixJoin(posixJoin(dir, s.build), 'Dockerfile');
-    else if (s.build && typeof s.build === 'object') {
+    let context: string | null = null;
+    if (typeof s.build === 'string') {
+      context = posixJoin(dir, s.build);
+      dockerfile = posixJoin(context, 'Dockerfile');
+    } else if (s.build && typeof s.build === 'object') {
       const b = s.build as Record<string, unknown>;
-      const context = posixJoin(dir, typeof b.context === 'string' ? b.context : '.');
+      context = posixJoin(dir, typeof b.context === 'string' ? b.context : '.');
       dockerfile = posixJoin(context, typeof b.dockerfile === 'string' ? b.dockerfile : 'Dockerfile');
     }
-    out.push({ name, image: typeof s.image === 'string' ? s.image : null, dockerfile });
+    out.push({ name, image: typeof s.image === 'string' ? s.image : null, dockerfile, context });
   }
   return out;
 }
@@ -103,9 +108,11 @@ export function parseTargets(file: string, text: string): string[] {
 
 /** The target that runs the tests, or lints, among a runner's targets. */
 export function pickTarget(targets: string[], purpose: 'test' | 'lint'): string | null {
-  const re =
-    purpose === 'test' ? /^(tests?|check|unit|pytest|spec|test-all|ci)$/ : /^(lint|check-lint|style|fmt-check)$/;
-  return targets.find((t) => re.test(t)) ?? null;
+  const names =
+    purpose === 'test'
+      ? ['test', 'tests', 'check', 'unit', 'pytest', 'spec', 'test-all', 'ci']
+      : ['lint', 'check-lint', 'style', 'fmt-check'];
+  return names.find((n) => targets.includes(n)) ?? null;
 }
 
 /** `.tool-versions` (asdf) and `.mise.toml` / `mise.toml` ([tools]) as tool → version. */
