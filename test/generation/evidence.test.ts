@@ -105,10 +105,13 @@ jobs:
         with:
           python-version: \${{ matrix.python }}
       - run: pip install .[\${{ matrix.extras }}] && pytest
+        env:
+          TOX_ENV: \${{ matrix.tox || format('py{0}', matrix.python) }}
 `);
     const job = (parse(t.config!) as Js).test;
     expect(job.image).toBe('python:3.10');
     expect(job.script).toEqual(['pip install .[all] && pytest']);
+    expect(job.variables).toEqual({ TOX_ENV: 'py3.10' });
   });
 
   it('a workflow using another action yields no candidate, and says why', () => {

@@ -145,17 +145,38 @@ const GITHUB_CONTEXT: Record<string, string> = {
 class Untranslatable extends Error {}
 
 /** Replaces `${{ … }}` expressions GitLab can express; anything else makes the job untranslatable. */
+/** One operand of an expression; undefined when it has no value (a matrix key this combination lacks). */
+function operand(expr: string, matrix: Record<string, string>): string | undefined {
+  const m = expr.match(/^matrix\.([\w-]+)$/);
+  if (m) return matrix[m[1]];
+  const lit = expr.match(/^'((?:[^']|'')*)'$/);
+  if (lit) return lit[1].replace(/''/g, "'");
+  if (/^-?\d+(\.\d+)?$/.test(expr)) return expr;
+  const e = expr.match(/^(?:env|secrets|vars)\.(\w+)$/);
+  if (e) return `$${e[1]}`;
+  if (GITHUB_CONTEXT[expr] !== undefined) return GITHUB_CONTEXT[expr];
+  const f = expr.match(/^format\(\s*('(?:[^']|'')*')\s*((?:,\s*[^,()]+)*)\)$/);
+  if (f) {
+    const template = operand(f[1], matrix) ?? '';
+    const args = f[2]
+      .split(',')
+      .slice(1)
+      .map((x) => operand(x.trim(), matrix) ?? '');
+    return template.replace(/\{(\d+)\}/g, (_a, i: string) => args[Number(i)] ?? '');
+  }
+  throw new Untranslatable(`expression \${{ ${expr} }}`);
+}
+
+/** Replaces `${{ … }}` expressions GitLab can express (`a || b` takes the first with a value); anything else makes the job untranslatable. */
 function substitute(text: string, matrix: Record<string, string>): string {
-  return text.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_all, expr: string) => {
-    const m = expr.match(/^matrix\.([\w-]+)$/);
-    if (m) {
-      if (matrix[m[1]] === undefined) throw new Untranslatable(`matrix.${m[1]} has no value`);
-      return matrix[m[1]];
+  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_all, raw: string) => {
+    const parts = raw.split('||').map((p) => p.trim());
+    for (const p of parts) {
+      const v = operand(p, matrix);
+      if (v !== undefined && v !== '') return v;
     }
-    const e = expr.match(/^(?:env|secrets|vars)\.(\w+)$/);
-    if (e) return `$${e[1]}`;
-    if (GITHUB_CONTEXT[expr] !== undefined) return GITHUB_CONTEXT[expr];
-    throw new Untranslatable(`expression \${{ ${expr} }}`);
+    if (parts.length === 1 && /^matrix\./.test(parts[0])) throw new Untranslatable(`${parts[0]} has no value`);
+    return '';
   });
 }
 
