@@ -219,9 +219,13 @@ jobs:
         '.github/workflows/codeql.yml',
         '.github/workflows/misc.yml',
         '.github/workflows/ci.yml',
+        '.github/workflows/run-tests.yml',
+        '.github/workflows/lint.yml',
       ]),
     ).toEqual([
+      '.github/workflows/run-tests.yml',
       '.github/workflows/ci.yml',
+      '.github/workflows/lint.yml',
       '.github/workflows/misc.yml',
       '.github/workflows/codeql.yml',
       '.github/workflows/release.yml',
@@ -501,7 +505,7 @@ describe('the read budget through GitLab', () => {
     expect(calls.fileRaw).toBeLessThanOrEqual(MAX_READS);
     expect(MAX_READS).toBe(12);
     // testing workflows first, two at most
-    expect(a.automation.workflows).toEqual(['.github/workflows/ci.yml', '.github/workflows/lint.yml']);
+    expect(a.automation.workflows).toEqual(['.github/workflows/test.yml', '.github/workflows/ci.yml']);
     expect(a.automation.services.map((s) => s.kind)).toEqual([]);
     expect(a.evidence.some((e) => e.fact === 'gitlab-ci')).toBe(true);
   });

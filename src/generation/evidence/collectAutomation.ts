@@ -82,16 +82,23 @@ type Read = (path: string) => Promise<string | null>;
 const WORKFLOW_FILE = /^\.github\/workflows\/[^/]+\.ya?ml$/;
 const NOT_TESTING_WORKFLOW =
   /release|deploy|publish|pages|docs?\b|codeql|stale|label|lock|dependabot|greet|welcome|cla\b|sponsor|triage|codespell|scorecard|security|nightly|cron|backport|changelog|docker/i;
+/** A name part that says the workflow tests: `ci.yml`, `run-tests.yml`, `test-backend.yml`, `main.yml`. */
 const TESTING_WORKFLOW =
-  /^(ci|tests?|build|main|check|checks|pr|pull[-_]?request|unit|lint|python|node|go|rust|java|ruby|php|push|tests?-\w+|ci-\w+)\.ya?ml$/i;
+  /(^|[-_.])(ci|tests?|testing|unit|integration|build|main|check|checks|pr|pull[-_]?request|push|python|node|go|rust|java|ruby|php)([-_.]|$)/i;
+const LINT_WORKFLOW = /lint|style|format|typ(e|ing)|pre-commit/i;
 
 /** Workflows most likely to test the project first; shipping and housekeeping workflows last. */
 export function workflowOrder(files: string[]): string[] {
   const rank = (f: string) => {
-    const name = f.split('/').pop()!;
-    if (TESTING_WORKFLOW.test(name)) return 0;
-    if (NOT_TESTING_WORKFLOW.test(name)) return 2;
-    return 1;
+    const name = f
+      .split('/')
+      .pop()!
+      .replace(/\.ya?ml$/, '');
+    if (NOT_TESTING_WORKFLOW.test(name)) return 4;
+    if (/test/i.test(name)) return 0;
+    if (TESTING_WORKFLOW.test(name)) return 1;
+    if (LINT_WORKFLOW.test(name)) return 2;
+    return 3;
   };
   return files.filter((f) => WORKFLOW_FILE.test(f)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }

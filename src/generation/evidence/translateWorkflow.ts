@@ -110,8 +110,9 @@ export function pickMatrix(job: WorkflowJob): Record<string, string> {
       continue;
     }
     const versions = vals.filter((x) => /^\d+(\.\d+)*(\.x)?$/.test(x));
+    // pre-releases and variants (3.15-dev, 3.14t, pypy-3.11) are not what a default image runs
     out[k] =
-      versions.length === vals.length
+      versions.length > 0
         ? versions.sort((a, b) => compareVersions(b.replace(/\.x$/, ''), a.replace(/\.x$/, '')))[0]
         : vals[0];
   }
@@ -146,33 +147,36 @@ class Untranslatable extends Error {}
 
 /** Replaces `${{ … }}` expressions GitLab can express; anything else makes the job untranslatable. */
 /** One operand of an expression; undefined when it has no value (a matrix key this combination lacks). */
-function operand(expr: string, matrix: Record<string, string>): string | undefined {
+function operand(expr: string, matrix: Record<string, string>, env: Record<string, string> = {}): string | undefined {
   const m = expr.match(/^matrix\.([\w-]+)$/);
   if (m) return matrix[m[1]];
   const lit = expr.match(/^'((?:[^']|'')*)'$/);
   if (lit) return lit[1].replace(/''/g, "'");
   if (/^-?\d+(\.\d+)?$/.test(expr)) return expr;
+  const known = expr.match(/^env\.(\w+)$/);
+  // a literal workflow/job env value, so `with: python-version: ${{ env.PY }}` gives an image tag
+  if (known && env[known[1]] !== undefined && !env[known[1]].includes('${{')) return env[known[1]];
   const e = expr.match(/^(?:env|secrets|vars)\.(\w+)$/);
   if (e) return `$${e[1]}`;
   if (GITHUB_CONTEXT[expr] !== undefined) return GITHUB_CONTEXT[expr];
   const f = expr.match(/^format\(\s*('(?:[^']|'')*')\s*((?:,\s*[^,()]+)*)\)$/);
   if (f) {
-    const template = operand(f[1], matrix) ?? '';
+    const template = operand(f[1], matrix, env) ?? '';
     const args = f[2]
       .split(',')
       .slice(1)
-      .map((x) => operand(x.trim(), matrix) ?? '');
+      .map((x) => operand(x.trim(), matrix, env) ?? '');
     return template.replace(/\{(\d+)\}/g, (_a, i: string) => args[Number(i)] ?? '');
   }
   throw new Untranslatable(`expression \${{ ${expr} }}`);
 }
 
 /** Replaces `${{ … }}` expressions GitLab can express (`a || b` takes the first with a value); anything else makes the job untranslatable. */
-function substitute(text: string, matrix: Record<string, string>): string {
+function substitute(text: string, matrix: Record<string, string>, env: Record<string, string> = {}): string {
   return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_all, raw: string) => {
     const parts = raw.split('||').map((p) => p.trim());
     for (const p of parts) {
-      const v = operand(p, matrix);
+      const v = operand(p, matrix, env);
       if (v !== undefined && v !== '') return v;
     }
     if (parts.length === 1 && /^matrix\./.test(parts[0])) throw new Untranslatable(`${parts[0]} has no value`);
@@ -264,7 +268,7 @@ function translateJob(
       if (IGNORED_ACTIONS.has(action)) continue;
       const setup = SETUP_ACTIONS[action]!;
       const withArgs: Record<string, string> = {};
-      for (const [k, x] of Object.entries(step.with)) withArgs[k] = substitute(x, matrix);
+      for (const [k, x] of Object.entries(step.with)) withArgs[k] = substitute(x, matrix, { ...wf.env, ...job.env });
       let raw = setup.keys.map((k) => withArgs[k]).find((x) => x !== undefined) ?? null;
       if (raw === null && setup.tool === 'rust') raw = actionRef(step.uses);
       if (raw === null && setup.fileKey && withArgs[setup.fileKey]) raw = facts.versions[setup.tool] ?? null;
