@@ -246,7 +246,8 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
   }
 
   const translation = translateWorkflows(workflows, facts);
-  for (const n of translation.notes) note(translation.config ? 'translated' : 'not-translated', n.split(':')[0], n);
+  for (const n of translation.notes)
+    note(n.includes(': not translated') ? 'not-translated' : 'translated', n.split(':')[0], n);
   if (translation.config && translation.workflow)
     automation.translated = { config: translation.config, workflow: translation.workflow, jobs: translation.jobs };
 
