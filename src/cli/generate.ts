@@ -24,8 +24,9 @@ export const help = `Usage: pipeline-learner generate <dir> [--json] [--write [-
 
 Proposes a .gitlab-ci.yml for a local checkout. Standard output carries only the pipeline YAML,
 so \`pipeline-learner generate . > .gitlab-ci.yml\` gives a valid file; the detection evidence,
-the source (reinforcement_learning, template, default), the confidence and a proposed Dockerfile
-(when the pipeline builds an image and the repository has none) go to standard error.
+the source (reinforcement_learning, template, default, translated — the repository's own GitHub
+Actions workflow in GitLab form), the confidence and a proposed Dockerfile (when the pipeline
+builds an image and the repository has none) go to standard error.
 
   --json            print {language, framework, evidence, source, confidence, config, dockerfile?}
   --write           write .gitlab-ci.yml (and the proposed Dockerfile) into <dir>, and record the

@@ -1,6 +1,10 @@
 import type { RepoReader } from '../repo/RepoReader.js';
 import { isIgnoredPath } from '../repo/RepoReader.js';
 import { analyzeDocs, detectDocsSite } from './docsSites.js';
+import { type Automation, collectAutomation, emptyAutomation } from './evidence/collectAutomation.js';
+import { chooseDockerfile, type DockerfileChoice, isDockerfile } from './evidence/dockerfileChoice.js';
+import { parseToolVersions } from './evidence/projectFiles.js';
+import { isCargoWorkspace, typecheckScript, uvWorkspaceMembers } from './evidence/workspaces.js';
 import { analyzeDocker, analyzeHelm, analyzeTerraform, detectInfraStack } from './infraStacks.js';
 import { analyzeNative, detectNativeBuild } from './nativeStacks.js';
 import type { Framework, Language } from './slugs.js';
@@ -56,6 +60,8 @@ export interface Analysis {
    * into the pipeline under its own directory. The top-level facts are those of the first part.
    */
   parts: Analysis[];
+  /** the repository's own CI, task runners, compose services and settings (evidence/collectAutomation.ts) */
+  automation: Automation;
 }
 
 export interface StackDir {
@@ -72,7 +78,7 @@ export interface Files {
 }
 
 /** Files the analysis may read; the GitLab reader turns each into one API call. */
-const MAX_READS = 8;
+export const MAX_READS = 12;
 
 const MANIFEST_LANGUAGE: Array<[RegExp, Language]> = [
   [/^go\.mod$/, 'go'],
@@ -132,6 +138,7 @@ export function emptyAnalysis(): Analysis {
     wrapper: false,
     root: '',
     parts: [],
+    automation: emptyAutomation(),
   };
 }
 
@@ -147,13 +154,19 @@ function evidence(a: Analysis, fact: string, file: string, detail: string): void
   a.evidence.push({ fact, file, detail });
 }
 
-/** Detects stack, tools, versions and commands from the repository's manifests. Reads at most eight files. */
+/** Analyses whose `service` rests only on their Dockerfile (so refusing the Dockerfile withdraws it). */
+const serviceByDockerfileOnly = new WeakSet<Analysis>();
+
+/**
+ * Detects stack, tools, versions and commands from the repository's manifests, then reads its own
+ * automation (CI, compose, settings) with what is left of the budget. Reads at most twelve files.
+ */
 export async function analyzeRepository(reader: RepoReader): Promise<Analysis> {
   const files = (await reader.list()).filter((p) => !isIgnoredPath(p));
   const budget = new Budget(reader, new Set(files));
   const a = await analyzeDir(budget, files);
   a.subprojects = findSubprojects(files);
-  if (a.language !== 'unknown' || a.subprojects.length === 0) return a;
+  if (a.language !== 'unknown' || a.subprojects.length === 0) return withAutomation(a, budget, files);
 
   evidence(
     a,
@@ -181,15 +194,41 @@ export async function analyzeRepository(reader: RepoReader): Promise<Analysis> {
     a.parts.push(part);
   }
   const primary = a.parts[0];
-  if (!primary) return a;
-  return {
-    ...primary,
-    root: '',
-    dockerfile: null,
-    subprojects: a.subprojects,
-    parts: a.parts,
-    evidence: [...a.evidence, ...a.parts.flatMap((p) => p.evidence)],
-  };
+  if (!primary) return withAutomation(a, budget, files);
+  return withAutomation(
+    {
+      ...primary,
+      root: '',
+      dockerfile: null,
+      subprojects: a.subprojects,
+      parts: a.parts,
+      evidence: [...a.evidence, ...a.parts.flatMap((p) => p.evidence)],
+    },
+    budget,
+    files,
+  );
+}
+
+async function withAutomation(a: Analysis, budget: Budget, files: string[]): Promise<Analysis> {
+  const r = await collectAutomation(files, (p) => budget.read(p), a);
+  a.automation = r.automation;
+  a.evidence.push(...r.evidence);
+  if (a.parts.length === 0) applyDockerfileChoice(a, r.dockerfile);
+  return a;
+}
+
+function applyDockerfileChoice(a: Analysis, choice: DockerfileChoice): void {
+  for (const reason of choice.reasons)
+    if (reason.includes(' not built: ')) evidence(a, 'dockerfile-skipped', reason.split(' ')[0], reason);
+  a.evidence = a.evidence.filter((e) => e.fact !== 'dockerfile');
+  if (choice.path) {
+    a.dockerfile = choice.path;
+    a.service = true;
+    evidence(a, 'dockerfile', choice.path, choice.reasons[choice.reasons.length - 1]);
+  } else {
+    if (serviceByDockerfileOnly.has(a)) a.service = false;
+    a.dockerfile = null;
+  }
 }
 
 async function analyzeDir(budget: Files, files: string[]): Promise<Analysis> {
@@ -219,20 +258,28 @@ async function analyzeDir(budget: Files, files: string[]): Promise<Analysis> {
     ({ language, manifest } = detectNativeBuild(rootFiles, files) ??
       detectInfraStack(rootFiles, files) ?? { language, manifest });
 
-  const dockerfile =
-    rootFiles.find((f) => f === 'Dockerfile' || f === 'Containerfile') ??
-    (language ? files.find((f) => /^[^/]+\/(Dockerfile|Containerfile)$/.test(f)) : undefined) ??
-    null;
+  // development, docs, test and build-machine images are never the application's
+  const dockerfile = chooseDockerfile({
+    files: files.filter(isDockerfile),
+    ciRefs: [],
+    composeRefs: [],
+    hasLanguage: language !== null,
+  }).path;
   if (dockerfile) {
     a.dockerfile = dockerfile;
     a.service = true;
+    serviceByDockerfileOnly.add(a);
     evidence(a, 'dockerfile', dockerfile, 'existing Dockerfile: the pipeline builds its image');
   }
 
   if (language) {
     a.language = language;
     evidence(a, `language=${language}`, manifest, `manifest ${manifest}`);
+    const before = a.service;
+    a.service = false;
     await ANALYZERS[language](a, budget, files, manifest);
+    if (a.service) serviceByDockerfileOnly.delete(a);
+    a.service ||= before;
   } else if (rootFiles.includes('Makefile')) {
     a.buildTool = 'make';
     a.testCommand = 'make test';
@@ -271,13 +318,7 @@ function firstMatch(text: string, re: RegExp): string | null {
 
 async function toolVersions(b: Files): Promise<Record<string, string>> {
   const text = await b.read('.tool-versions');
-  const out: Record<string, string> = {};
-  if (!text) return out;
-  for (const line of text.split('\n')) {
-    const [tool, version] = line.trim().split(/\s+/);
-    if (tool && version && !tool.startsWith('#')) out[tool] = version;
-  }
-  return out;
+  return text ? parseToolVersions('.tool-versions', text) : {};
 }
 
 const analyzeGo: Analyzer = async (a, b) => {
@@ -419,6 +460,13 @@ const analyzeNode: Analyzer = async (a, b, files) => {
   } else if (deps.eslint !== undefined) {
     a.lintCommand = 'npx eslint .';
   }
+  // workspaces (turbo, pnpm, nx) check types in a root script that lint alone does not run
+  const typecheck = typecheckScript(scripts);
+  if (typecheck) {
+    const cmd = `${run} ${typecheck}`;
+    a.lintCommand = a.lintCommand ? `${a.lintCommand} && ${cmd}` : cmd;
+    evidence(a, `typecheck=${cmd}`, 'package.json', `scripts.${typecheck}: ${scripts[typecheck]}`);
+  }
   if (scripts.build) {
     a.buildCommand = `${run} build`;
     evidence(a, `build=${a.buildCommand}`, 'package.json', `scripts.build: ${scripts.build}`);
@@ -432,7 +480,7 @@ const PY_FRAMEWORKS: Array<[RegExp, Framework]> = [
   [/\bflask\b/i, 'flask'],
 ];
 
-const analyzePython: Analyzer = async (a, b) => {
+const analyzePython: Analyzer = async (a, b, files) => {
   const sources: Array<[string, string]> = [];
   for (const f of ['pyproject.toml', 'requirements.txt', 'Pipfile', 'setup.py']) {
     if (b.has(f)) {
@@ -441,6 +489,15 @@ const analyzePython: Analyzer = async (a, b) => {
     }
   }
   const pyproject = sources.find(([f]) => f === 'pyproject.toml')?.[1] ?? '';
+  // a uv workspace's dependencies (pytest, the web framework) live in its members' manifests
+  const members = uvWorkspaceMembers(pyproject, files);
+  const memberSources: Array<[string, string]> = [];
+  for (const m of members.slice(0, 2)) {
+    const t = await b.read(`${m}/pyproject.toml`);
+    if (t !== null) memberSources.push([`${m}/pyproject.toml`, t]);
+  }
+  if (members.length) evidence(a, 'uv-workspace', 'pyproject.toml', `members ${members.join(', ')}`);
+  sources.push(...memberSources);
   if (b.has('uv.lock') || /\[tool\.uv\]/.test(pyproject)) {
     a.packageManager = 'uv';
     a.lockfile = b.has('uv.lock') ? 'uv.lock' : 'pyproject.toml';
@@ -460,19 +517,16 @@ const analyzePython: Analyzer = async (a, b) => {
   // Only dependency declarations count, not comments or the project's own name
   const depText = sources
     .map(([f, t]) => {
-      if (f !== 'pyproject.toml') return t.replace(/#.*$/gm, '');
-      const deps = t.match(/dependencies\s*=\s*\[[\s\S]*?\]/g) ?? [];
-      const poetry = t.match(/\[tool\.poetry\.(?:dev-)?dependencies\][\s\S]*?(?=\n\[|$)/g) ?? [];
-      const groups = t.match(/\[tool\.poetry\.group\.[^\]]+\.dependencies\][\s\S]*?(?=\n\[|$)/g) ?? [];
-      const optional = t.match(/\[project\.optional-dependencies\][\s\S]*?(?=\n\[(?!\s*")|$)/g) ?? [];
-      return [...deps, ...poetry, ...groups, ...optional].join('\n');
+      if (!f.endsWith('pyproject.toml')) return t.replace(/#.*$/gm, '');
+      return pyDeps(t);
     })
     .join('\n');
   a.hasDependencies = /[A-Za-z]/.test(
     depText.replace(/dependencies\s*=\s*\[\s*\]/g, '').replace(/\[tool\.poetry[^\]]*\]|python\s*=.*$/gm, ''),
   );
+  const depsOf = (f: string, t: string) => (f.endsWith('pyproject.toml') ? pyDeps(t) : t.replace(/#.*$/gm, ''));
   for (const [re, fw] of PY_FRAMEWORKS) {
-    const src = sources.find(([f, t]) => re.test(f === 'pyproject.toml' ? depText : t.replace(/#.*$/gm, '')));
+    const src = sources.find(([f, t]) => re.test(depsOf(f, t)));
     if (src) {
       a.framework = fw;
       a.service = true;
@@ -504,8 +558,20 @@ const analyzePython: Analyzer = async (a, b) => {
   if (py) a.versions.python = py;
 
   const usesPytest =
-    /\bpytest\b/i.test(depText) || b.has('pytest.ini') || b.has('conftest.py') || /\[tool\.pytest/.test(pyproject);
-  const prefix = a.packageManager === 'poetry' ? 'poetry run ' : a.packageManager === 'uv' ? 'uv run ' : '';
+    /\bpytest\b/i.test(depText) ||
+    b.has('pytest.ini') ||
+    files.some((f) => /(^|\/)conftest\.py$/.test(f) && f.split('/').length <= 4) ||
+    /\[tool\.pytest/.test(pyproject);
+  // the member that declares pytest runs the tests from its own directory (its pytest settings, its imports)
+  const testMember = memberSources.find(([, t]) => /\bpytest\b/.test(pyDeps(t)) || /\[tool\.pytest/.test(t))?.[0];
+  const prefix =
+    a.packageManager === 'poetry'
+      ? 'poetry run '
+      : a.packageManager === 'uv'
+        ? testMember
+          ? `uv run --directory ${testMember.slice(0, -'/pyproject.toml'.length)} `
+          : 'uv run '
+        : '';
   if (usesPytest) {
     a.testCommand = `${prefix}pytest`;
     evidence(a, 'test=pytest', 'pyproject.toml', 'pytest configured or declared');
@@ -519,6 +585,15 @@ const analyzePython: Analyzer = async (a, b) => {
   if (/\bruff\b/.test(depText) || /\[tool\.ruff/.test(pyproject)) a.lintCommand = `${prefix}ruff check .`;
   else if (/\bflake8\b/.test(depText)) a.lintCommand = `${prefix}flake8`;
 };
+
+/** The dependency declarations of a pyproject.toml (PEP 621, dependency groups, Poetry), without the rest. */
+function pyDeps(t: string): string {
+  const deps = t.match(/dependencies\s*=\s*\[[\s\S]*?\]/g) ?? [];
+  const groups = t.match(/^\[dependency-groups\][\s\S]*?(?=\n\[(?!\s*")|$(?![\s\S]))/gm) ?? [];
+  const poetry = t.match(/\[tool\.poetry\.(?:dev-|group\.[^\]]+\.)?dependencies\][\s\S]*?(?=\n\[|$(?![\s\S]))/g) ?? [];
+  const optional = t.match(/\[project\.optional-dependencies\][\s\S]*?(?=\n\[(?!\s*")|$(?![\s\S]))/g) ?? [];
+  return [...deps, ...groups, ...poetry, ...optional].join('\n');
+}
 
 const analyzeJvm: Analyzer = async (a, b, files, manifest) => {
   const maven = manifest === 'pom.xml';
@@ -610,9 +685,12 @@ const analyzeRust: Analyzer = async (a, b) => {
     }
   }
   const locked = b.has('Cargo.lock') ? ' --locked' : '';
-  a.testCommand = `cargo test${locked}`;
-  a.lintCommand = 'cargo clippy --all-targets -- -D warnings';
-  a.buildCommand = `cargo build --release${locked}`;
+  // in a workspace, plain `cargo test` at the root reaches only the root package (or none)
+  const ws = isCargoWorkspace(text) ? ' --workspace' : '';
+  if (ws) evidence(a, 'cargo-workspace', 'Cargo.toml', '[workspace]: commands cover every member');
+  a.testCommand = `cargo test${ws}${locked}`;
+  a.lintCommand = `cargo clippy${ws} --all-targets -- -D warnings`;
+  a.buildCommand = `cargo build${ws} --release${locked}`;
 };
 
 const analyzeRuby: Analyzer = async (a, b, files) => {

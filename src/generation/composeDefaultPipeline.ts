@@ -2,6 +2,7 @@ import { Document, isMap, isScalar } from 'yaml';
 import type { Analysis } from './analyzeRepository.js';
 import { DEFAULT_VERSIONS } from './defaultVersions.js';
 import { docsFragment } from './docsSites.js';
+import { addTestServices } from './evidence/testJobServices.js';
 import { dockerFragment, helmFragment, terraformFragment } from './infraStacks.js';
 import { nativeFragment } from './nativeStacks.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
@@ -554,7 +555,8 @@ export function composeDefaultPipeline(a: Analysis): ComposedPipeline {
   }
   if (a.parts.length === 0 && a.service) {
     if (!a.dockerfile) dockerfile = proposeDockerfile(a);
-    if (a.dockerfile || dockerfile) fragments.push(containerFragment(a.dockerfile ?? 'Dockerfile'));
+    if (a.dockerfile || dockerfile)
+      fragments.push(containerFragment(a.dockerfile ?? 'Dockerfile', a.automation?.dockerContext ?? '.'));
   }
   const used = new Set<string>();
   const jobs: Record<string, Job> = {};
@@ -564,6 +566,7 @@ export function composeDefaultPipeline(a: Analysis): ComposedPipeline {
       if (typeof job.stage === 'string') used.add(job.stage);
     }
   }
+  addTestServices(jobs, a.automation);
   const doc = new Document({
     workflow: WORKFLOW,
     stages: STAGES.filter((s) => used.has(s)),

@@ -9,4 +9,13 @@ export const DEFAULT_VERSIONS: Record<string, string> = {
   php: '8.3',
   dotnet: '8.0',
   gcc: '14',
+  // service images (official images; tags that exist on their registries)
+  postgres: '17',
+  mysql: '8.4',
+  mariadb: '11.4',
+  redis: '7',
+  mongo: '8.0',
+  rabbitmq: '4',
+  elasticsearch: '8.17.4',
+  opensearch: '2.19.1',
 };

@@ -10,7 +10,7 @@ export function gitLabLint(gitlab: Pick<GitLab, 'lint'>, project: ProjectRef, re
 
 /**
  * Generation for a GitLab project at a ref (POST /api/v1/pipeline/generate, `/pipeline generate`):
- * one tree listing, at most eight file reads, and one lint call per candidate tried.
+ * one tree listing, at most twelve file reads, and one lint call per candidate tried.
  */
 export async function generateForProject(
   gitlab: GitLab,

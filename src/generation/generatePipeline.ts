@@ -37,7 +37,7 @@ export interface GenerateDeps {
 }
 
 /** Seed-API spelling of arm sources. */
-export type ApiSource = 'reinforcement_learning' | 'template' | 'default' | 'llm';
+export type ApiSource = 'reinforcement_learning' | 'template' | 'default' | 'translated' | 'llm';
 
 export interface CandidateTrial {
   label: string;
@@ -106,7 +106,17 @@ const BUILDS_IMAGE = /\b(buildah|kaniko|docker build|docker buildx|podman build)
  */
 function priorConfidence(source: ArmSource, exact: boolean, a: Analysis): number {
   const base =
-    source === 'learned' ? 0.9 : source === 'template' ? (exact ? 0.75 : 0.6) : source === 'llm' ? 0.5 : 0.65;
+    source === 'learned'
+      ? 0.9
+      : source === 'template'
+        ? exact
+          ? 0.75
+          : 0.6
+        : source === 'llm'
+          ? 0.5
+          : source === 'translated'
+            ? 0.7
+            : 0.65;
   const factor = a.language === 'unknown' ? 0.3 : a.framework === 'generic' && source === 'default' ? 0.9 : 1;
   return Math.round(base * factor * 100) / 100;
 }
@@ -185,6 +195,22 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
     if (v.ok) prepared.push({ arm: { ...raw, config, hash }, exact });
   };
 
+  // The project's own CI in GitLab form. Considered before learned candidates: when it already ran
+  // green here, the same bytes come back as learned, and for its own project it stays `translated`
+  // (ungated); other projects only get it as `learned`, through the quality gate.
+  const translated = analysis.automation.translated;
+  if (translated) {
+    consider(
+      {
+        hash: sha256(translated.config),
+        source: 'translated',
+        config: translated.config,
+        dockerfile: null,
+        label: `translated from ${translated.workflow}`,
+      },
+      true,
+    );
+  }
   const learned = deps.learned ? await deps.learned.learned(context) : [];
   for (const arm of learned) consider({ ...arm, source: 'learned' }, true);
 

@@ -1,6 +1,6 @@
 import type { ArmCandidate, Choice, ChooseOptions, Chooser, LearningContext } from '../learning/Chooser.js';
 
-const ORDER = ['learned', 'template', 'default', 'llm'] as const;
+const ORDER = ['learned', 'translated', 'template', 'default', 'llm'] as const;
 
 /**
  * Seed 000's rule, used until the learner is wired: the first priority group present wins

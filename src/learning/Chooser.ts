@@ -2,7 +2,8 @@
  * The seam between generation and the learner: generation lists candidate configurations (arms),
  * the learner picks one and logs the decision. Contract shared by src/generation and src/learning.
  */
-export type ArmSource = 'learned' | 'template' | 'default' | 'llm';
+/** `translated`: the repository's own CI (GitHub Actions) in GitLab form. */
+export type ArmSource = 'learned' | 'template' | 'default' | 'translated' | 'llm';
 
 /** A context is (tenant, language, framework); slugs as in DESIGN.md. */
 export interface LearningContext {

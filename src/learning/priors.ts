@@ -3,7 +3,8 @@ import type { ArmSource } from './Chooser.js';
 /**
  * Cold-start Beta priors by source, in pseudo-runs. Built-in defaults and templates are written for the
  * stack and usually work: mildly optimistic (mean 2/3, worth 3 runs). A learned configuration already
- * ran green somewhere in this GitLab: Beta(2, 1) too. An LLM-adapted one is unproven: cautious, Beta(1, 1)
+ * ran green somewhere in this GitLab: Beta(2, 1) too. A translated one is the maintainers' own CI, which runs
+ * on every change of the project: Beta(2, 1). An LLM-adapted one is unproven: cautious, Beta(1, 1)
  * (mean 1/2, worth 2 runs; issue 12's pinned decision), below every other source until it runs green.
  * Every parameter is ≥ 1 so densities stay bounded, which the propensity integration relies on.
  */
@@ -11,6 +12,7 @@ export const SOURCE_PRIORS: Record<ArmSource, { alpha: number; beta: number }> =
   default: { alpha: 2, beta: 1 },
   template: { alpha: 2, beta: 1 },
   learned: { alpha: 2, beta: 1 },
+  translated: { alpha: 2, beta: 1 },
   llm: { alpha: 1, beta: 1 },
 };
 

@@ -9,7 +9,7 @@ import { expectedReward } from './reward.js';
 
 const armSchema = z.object({
   id: z.string().min(1),
-  source: z.enum(['learned', 'template', 'default', 'llm']).default('default'),
+  source: z.enum(['learned', 'template', 'default', 'translated', 'llm']).default('default'),
   p_success: z.number().min(0).max(1),
   duration_s: z.number().min(0).default(0),
   stages_count: z.number().int().min(0).optional(),

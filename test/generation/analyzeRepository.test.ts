@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRepository, versionFromRange } from '../../src/generation/analyzeRepository.js';
+import { analyzeRepository, MAX_READS, versionFromRange } from '../../src/generation/analyzeRepository.js';
 import { GitLabRepoReader } from '../../src/repo/GitLabRepoReader.js';
 import { EXPECTED, FIXTURES, fixtureReader, memoryGitLab } from './support.js';
 
@@ -80,11 +80,15 @@ describe('analyzeRepository on the fixture repositories', () => {
       expect(a.dockerfile).toBe(exp.dockerfile ?? null);
       if (exp.subprojects) expect(a.subprojects.map((s) => s.path).sort()).toEqual(exp.subprojects);
       expect(a.parts.map((p) => p.root)).toEqual(exp.parts ?? []);
+      if (exp.testCommand) expect(a.testCommand).toBe(exp.testCommand);
+      if (exp.lintCommand) expect(a.lintCommand).toBe(exp.lintCommand);
+      if (exp.service !== undefined) expect(a.service).toBe(exp.service);
+      if (exp.migrate) expect(a.automation.migrate).toBe(exp.migrate);
       if (a.language !== 'unknown') {
         expect(a.evidence.some((e) => e.fact === `language=${a.language}`)).toBe(true);
         if (a.framework !== 'generic') expect(a.evidence.some((e) => e.fact === `framework=${a.framework}`)).toBe(true);
       }
-      expect(reader.reads).toBeLessThanOrEqual(8);
+      expect(reader.reads).toBeLessThanOrEqual(MAX_READS);
     });
   }
 
@@ -95,7 +99,7 @@ describe('analyzeRepository on the fixture repositories', () => {
       const local = await analyzeRepository(fixtureReader(name));
       expect(viaGitLab, name).toEqual(local);
       expect(calls.tree).toBe(1);
-      expect(calls.fileRaw).toBeLessThanOrEqual(8);
+      expect(calls.fileRaw).toBeLessThanOrEqual(MAX_READS);
     }
   });
 

@@ -52,8 +52,9 @@ const userTemplate = (framework: string, body = 'custom:\n  script: [make ci]\n'
 describe('generatePipeline', () => {
   it('produces a valid pipeline with the learn stage for every fixture', async () => {
     for (const name of Object.keys(EXPECTED)) {
+      const exp = EXPECTED[name];
       const g = await generatePipeline({ reader: fixtureReader(name), tenant: 'local' }, base);
-      expect(g.source, name).toBe('default');
+      expect(g.source, name).toBe(exp.source ?? 'default');
       expect(validatePipeline(g.config), name).toEqual({ ok: true, errors: [], warnings: [] });
       const doc = parse(g.config) as Record<string, Record<string, unknown>>;
       expect(doc[LEARN_JOB], name).toBeDefined();
@@ -62,7 +63,19 @@ describe('generatePipeline', () => {
       expect(g.hash).toBe(sha256(g.config));
       expect(g.confidence).toBeGreaterThan(0);
       expect(g.confidence).toBeLessThanOrEqual(1);
-      const exp = EXPECTED[name];
+      if (exp.services) {
+        const testJob = Object.entries(doc).find(([n, j]) => !n.startsWith('.') && j?.stage === 'test')?.[1];
+        const images = ((testJob?.services ?? []) as Array<{ name: string }>).map((s) => s.name);
+        expect(images.length, name).toBe(exp.services.length);
+        exp.services.forEach((want, i) => {
+          if (want.includes(':')) expect(images[i], name).toBe(want);
+          else expect(images[i], name).toMatch(new RegExp(`^${want}:`));
+        });
+      } else if (exp.language !== 'unknown') {
+        // no evidence of a service: no test job starts one
+        for (const [n, j] of Object.entries(doc))
+          if (j?.stage === 'test') expect(j.services, `${name} ${n}`).toBeUndefined();
+      }
       if (exp.dockerfile_proposed) expect(g.dockerfile, name).toMatch(/^# Proposed by pipeline-learner/);
       if (exp.dockerfile) expect(g.dockerfile, name).toBeNull();
       if (g.dockerfile) expect(g.config).toMatch(/buildah build/);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_READS } from '../../src/generation/analyzeRepository.js';
 import { generateForProject } from '../../src/generation/generateForProject.js';
 import { generatePipeline } from '../../src/generation/generatePipeline.js';
 import { seedRuleChooser } from '../../src/generation/seedRuleChooser.js';
@@ -27,7 +28,7 @@ describe('one generation against the fake GitLab (real REST paths, through gitbe
   });
   afterAll(() => gl.close());
 
-  it('costs one tree listing (all its pages) and at most eight file reads, with the same result as locally', async () => {
+  it('costs one tree listing (all its pages) and at most twelve file reads, with the same result as locally', async () => {
     const client = createGitLab({ url: gl.url, token: gl.token });
     for (const name of Object.keys(EXPECTED)) {
       const files = filesOf(join(FIXTURES, name));
@@ -43,7 +44,7 @@ describe('one generation against the fake GitLab (real REST paths, through gitbe
       const reads = gl.count({ method: 'GET', path: '/repository/files/' });
       expect(treePages, name).toBeGreaterThanOrEqual(1);
       expect(treePages, name).toBeLessThanOrEqual(Math.ceil((Object.keys(files).length + 6) / 5) + 1);
-      expect(reads, name).toBeLessThanOrEqual(8);
+      expect(reads, name).toBeLessThanOrEqual(MAX_READS);
       expect(gl.requests.length, name).toBe(treePages + reads);
     }
   });
@@ -61,6 +62,6 @@ describe('one generation against the fake GitLab (real REST paths, through gitbe
     expect(g.lint?.valid).toBe(true);
     expect(gl.count({ method: 'POST', path: '/ci/lint' })).toBe(1);
     expect(gl.count({ method: 'GET', path: '/repository/tree' })).toBe(1);
-    expect(gl.count({ method: 'GET', path: '/repository/files/' })).toBeLessThanOrEqual(8);
+    expect(gl.count({ method: 'GET', path: '/repository/files/' })).toBeLessThanOrEqual(MAX_READS);
   });
 });

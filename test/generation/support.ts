@@ -17,6 +17,15 @@ export interface Expected {
   subprojects?: string[];
   parts?: string[];
   runs?: 'green' | 'red';
+  /** the candidate the seed rule picks (default `default`) */
+  source?: string;
+  testCommand?: string;
+  lintCommand?: string;
+  service?: boolean;
+  /** images of the test job's services: `postgres` (any tag) or `postgres:16` (exact) */
+  services?: string[];
+  /** the migration step the test job runs before the tests */
+  migrate?: string;
 }
 
 export const EXPECTED: Record<string, Expected> = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'));

@@ -216,6 +216,21 @@ for (const kind of storeKinds) {
       expect((await l.arms(c)).find((a) => a.hash === C)!.gated).toBe(true);
     });
 
+    it('a translated candidate starts from Beta(2,1) and is offered ungated; the same bytes as learned are gated', async (t) => {
+      if (!store) return t.skip();
+      const c = ctx();
+      const l = learner({ gateMinRuns: 3, gateMinMean: 0.7 });
+      const fresh = await l.choose(c, [cand(C, 'translated')]);
+      expect(fresh.confidence!.mean).toBeCloseTo(2 / 3, 9);
+      await l.observeRun(run({ ...c, configHash: C }));
+      // its own project gets it as `translated`; another project only as `learned`, through the gate
+      expect(await l.isEligible(c, C, 'translated')).toEqual({ eligible: true, reason: null });
+      expect(await l.isEligible(c, C, 'learned')).toEqual({ eligible: false, reason: 'gated' });
+      const picks = new Set<string>();
+      for (let i = 0; i < 20; i++) picks.add((await l.choose(c, [cand(A), cand(C, 'translated')])).arm.hash);
+      expect(picks.has(C)).toBe(true);
+    });
+
     it('other tenants inform the prior only when sharing is enabled, and forget removes data', async (t) => {
       if (!store) return t.skip();
       const c = ctx();
