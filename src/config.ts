@@ -57,6 +57,9 @@ const schema = z.object({
   PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: int(100).default(10_000),
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
   PIPELINE_LEARNER_DRAIN_TIMEOUT_S: int(1).default(30),
+  PIPELINE_LEARNER_METRICS_PORT: int(0).optional(),
+  PIPELINE_LEARNER_METRICS_HOST: z.string().default('127.0.0.1'),
+  PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: int(0).default(50),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -98,6 +101,8 @@ export interface Config {
   publicRead: boolean;
   reconcileIntervalS: number;
   reconcileLookbackH: number;
+  /** a separate /metrics listener (no auth; loopback unless told otherwise); null = /metrics on the main port */
+  metrics: { port: number | null; host: string; maxContexts: number };
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
   ollama: { host: string; model: string } | null;
@@ -178,6 +183,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalS: e.RECONCILE_INTERVAL_S,
     reconcileLookbackH: e.PIPELINE_LEARNER_RECONCILE_LOOKBACK_H,
     drainTimeoutS: e.PIPELINE_LEARNER_DRAIN_TIMEOUT_S,
+    metrics: {
+      port: e.PIPELINE_LEARNER_METRICS_PORT ?? null,
+      host: e.PIPELINE_LEARNER_METRICS_HOST,
+      maxContexts: e.PIPELINE_LEARNER_METRICS_MAX_CONTEXTS,
+    },
     ollama: e.OLLAMA_HOST && e.OLLAMA_MODEL ? { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL } : null,
     logLevel: e.LOG_LEVEL,
     jobs: {
