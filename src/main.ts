@@ -31,6 +31,7 @@ import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipe
 import { createApp } from './http/createApp.js';
 import { metricsRoute } from './http/metricsRoute.js';
 import { type GenerateRequest, pipelineRoutes } from './http/pipelineRoutes.js';
+import { reportRoutes } from './http/reportRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { type LearningContext, tenantOf } from './learning/Chooser.js';
@@ -38,6 +39,7 @@ import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
 import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
+import { learningReports } from './metrics/learningReport.js';
 import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
 import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
@@ -426,6 +428,10 @@ export async function startOnStore(
       rank: (ctx) => domain.learner.arms(ctx),
     },
     extra: [
+      reportRoutes(learningReports(store.db, domain.learner), {
+        apiToken: config.apiToken,
+        publicRead: config.publicRead,
+      }),
       pipelineRoutes({
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
