@@ -36,7 +36,7 @@ describe('the learning report (report CLI and dashboard data)', () => {
         status: good ? 'success' : 'failed',
         durationS: good ? 120 : 60,
         stagesCount: 3,
-        failedJobs: good ? [] : [{ name: 'test', stage: 'test', failure_reason: 'script_failure' }],
+        failedJobs: good ? [] : [{ name: 'test', stage: 'test', failure_reason: 'script_failure', allow_failure: false }],
         at: new Date(today - (10 - i) * 3_600_000 * 12),
       });
     }
