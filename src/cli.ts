@@ -25,6 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Cli
   decisions: { summary: 'export the decision log as JSON lines', load: () => import('./cli/decisions.js') },
   evaluate: { summary: 'estimate a policy offline from the decision log', load: () => import('./cli/evaluate.js') },
   learner: { summary: 'operator actions: ban, unban, forget', load: () => import('./cli/learner.js') },
+  report: { summary: 'what the learner knows, per stack, in the terminal', load: () => import('./cli/report.js') },
 };
 
 function usage(): string {

@@ -76,6 +76,9 @@ const schema = z.object({
     .max(8000, 'must leave GitLab’s 10 s room for the spool: at most 8000')
     .default(5000),
   PIPELINE_LEARNER_DB_QUERY_TIMEOUT_MS: int(1000).default(30_000),
+  PIPELINE_LEARNER_METRICS_PORT: int(0).optional(),
+  PIPELINE_LEARNER_METRICS_HOST: z.string().default('127.0.0.1'),
+  PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: int(0).default(50),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -126,6 +129,8 @@ export interface Config {
   publicRead: boolean;
   reconcileIntervalS: number;
   reconcileLookbackH: number;
+  /** a separate /metrics listener (no auth; loopback unless told otherwise); null = /metrics on the main port */
+  metrics: { port: number | null; host: string; maxContexts: number };
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
   intake: {
@@ -253,6 +258,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     llm: {
       repairRounds: e.PIPELINE_LEARNER_LLM_REPAIR_ROUNDS,
       allowedRegistries: e.PIPELINE_LEARNER_ALLOWED_REGISTRIES,
+    },
+    metrics: {
+      port: e.PIPELINE_LEARNER_METRICS_PORT ?? null,
+      host: e.PIPELINE_LEARNER_METRICS_HOST,
+      maxContexts: e.PIPELINE_LEARNER_METRICS_MAX_CONTEXTS,
     },
     logLevel: e.LOG_LEVEL,
     jobs: {

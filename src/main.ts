@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
+import { metricsSource } from './db/metricsQueries.js';
 import { databaseReady, embeddedStoreExists, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
 import { ensureSetting } from './db/settings.js';
 import { UserFacingError } from './errors.js';
@@ -30,13 +31,18 @@ import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipe
 import { createApp } from './http/createApp.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
+import { metricsRoute } from './http/metricsRoute.js';
 import { type GenerateRequest, pipelineRoutes } from './http/pipelineRoutes.js';
+import { reportRoutes } from './http/reportRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
-import { tenantOf } from './learning/Chooser.js';
+import { type LearningContext, tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
+import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
+import { learningReports } from './metrics/learningReport.js';
+import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
 import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
@@ -57,6 +63,7 @@ export interface ServiceParts {
   /** further HTTP routes (generation API, …) */
   routes?: (deps: SharedDeps) => Hono[];
   leaseMs?: number;
+  metrics?: ServiceMetrics;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
 }
@@ -75,6 +82,8 @@ export interface Service {
   store: Store;
   worker: Worker;
   app: Hono;
+  /** the separate metrics listener's port (PIPELINE_LEARNER_METRICS_PORT), null when /metrics is on `port` */
+  metricsPort: number | null;
   /** the X-Gitlab-Token in force (configured or generated), null with signatures only */
   webhookSecret: string | null;
   /** reconcile now (also runs on its timer); false when another replica holds the lease */
@@ -315,6 +324,19 @@ export async function startService(config: Config, parts: ServiceParts = {}): Pr
   }
 }
 
+/** The arm the learner ranks first in a context (banned and broken ones left out), for the metrics. */
+async function bestArm(
+  learner: Learner,
+  context: LearningContext,
+): Promise<Omit<TopArm, keyof LearningContext> | null> {
+  const best = (await learner.arms(context))
+    .filter((a) => !a.banned && !a.broken)
+    .sort((a, b) => b.expectedReward - a.expectedReward)[0];
+  return best
+    ? { hash: best.hash, source: best.source, mean: best.mean, low: best.low, high: best.high, runs: best.runs }
+    : null;
+}
+
 export async function startOnStore(
   config: Config,
   store: Store,
@@ -329,15 +351,22 @@ export async function startOnStore(
     const released = await releaseAllRunning(store.db);
     if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
   }
-  const gitlab =
+  const vectors = parts.vectors ?? buildVectors(config, store);
+  const domain = buildDomain(config, store, vectors);
+  const metrics =
+    parts.metrics ??
+    new ServiceMetrics({
+      source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
+      maxContexts: config.metrics.maxContexts,
+    });
+  const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
       : config.gitlab
         ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
         : null;
-  const vectors = parts.vectors ?? buildVectors(config, store);
+  const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
   const shared: SharedDeps = { store, log, gitlab, vectors, config };
-  const domain = buildDomain(config, store, vectors);
   domain.templates
     .seedBuiltIns()
     .then((n) => n && log.info({ count: n }, 'built-in templates written to pipeline_templates'))
@@ -400,7 +429,7 @@ export async function startOnStore(
   const leaseMs = parts.leaseMs ?? config.jobs.leaseMs;
   const worker = createWorker({
     db: store.db,
-    handlers,
+    handlers: instrumentHandlers(handlers, metrics),
     log,
     concurrency: config.jobs.concurrency,
     pollMs: config.jobs.pollMs,
@@ -423,6 +452,7 @@ export async function startOnStore(
   const app = createApp({
     log,
     ready: () => databaseReady(store.db),
+    metrics: { metrics, route: config.metrics.port === null },
     webhook: {
       db: store.db,
       log,
@@ -443,6 +473,10 @@ export async function startOnStore(
       rank: (ctx) => domain.learner.arms(ctx),
     },
     extra: [
+      reportRoutes(learningReports(store.db, domain.learner), {
+        apiToken: config.apiToken,
+        publicRead: config.publicRead,
+      }),
       pipelineRoutes({
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
@@ -455,6 +489,20 @@ export async function startOnStore(
     const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;
+  const metricsServer =
+    config.metrics.port === null
+      ? null
+      : await new Promise<ServerType>((resolve) => {
+          const m = metricsRoute(metrics, { open: true });
+          const s = serveHttp({ fetch: m.fetch, port: config.metrics.port!, hostname: config.metrics.host }, () =>
+            resolve(s),
+          );
+        });
+  if (metricsServer)
+    log.info(
+      { host: config.metrics.host, port: (metricsServer.address() as AddressInfo).port },
+      'metrics listener (no auth) started',
+    );
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = config.publicUrl ?? `http://${shownHost}:${port}`;
   worker.start();
@@ -513,12 +561,13 @@ export async function startOnStore(
     store,
     worker,
     app,
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
     webhookSecret: secret.secret,
     reconcile,
     stop() {
       stopping ??= (async () => {
         for (const t of timers) clearTimeout(t);
-        const closed = closeServer(server);
+        const closed = Promise.all([closeServer(server), metricsServer && closeServer(metricsServer)]);
         intake.close();
         await worker.drain();
         await closed;

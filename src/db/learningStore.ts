@@ -256,7 +256,7 @@ function decisionRow(d: DecisionRecord) {
   };
 }
 
-function decisionFromRow(r: Record<string, unknown>): DecisionRecord {
+export function decisionFromRow(r: Record<string, unknown>): DecisionRecord {
   return {
     id: String(r.id),
     at: iso(r.at),

@@ -2,9 +2,11 @@ import { type Context, Hono } from 'hono';
 import { UserFacingError } from '../errors.js';
 import { GitLabError } from '../gitlab/GitLab.js';
 import type { Logger } from '../log.js';
+import type { ServiceMetrics } from '../metrics/ServiceMetrics.js';
 import { refuseTokenKeys } from './apiAuth.js';
 import { healthRoutes } from './healthRoutes.js';
 import { type LearnRouteOptions, learnRoutes } from './learnRoutes.js';
+import { deliveryMetrics, metricsRoute } from './metricsRoute.js';
 import { type WebhookOptions, webhookRoute } from './webhookRoute.js';
 
 export interface AppOptions {
@@ -14,6 +16,8 @@ export interface AppOptions {
   ready: () => Promise<boolean>;
   /** further routes (generation, commands) mounted by their owners */
   extra?: Hono[];
+  /** counts and times webhook deliveries; `route` serves /metrics on this app (else a separate port does) */
+  metrics?: { metrics: ServiceMetrics; route: boolean };
 }
 
 /**
@@ -55,6 +59,14 @@ function gitlabFailure(c: Context, err: GitLabError, log: Logger): Response {
 export function createApp(o: AppOptions): Hono {
   const app = new Hono();
   app.use('/api/v1/*', refuseTokenKeys);
+  if (o.metrics) {
+    app.use('/webhooks/gitlab', deliveryMetrics(o.metrics.metrics));
+    if (o.metrics.route)
+      app.route(
+        '/',
+        metricsRoute(o.metrics.metrics, { open: false, apiToken: o.learn.apiToken, publicRead: o.learn.publicRead }),
+      );
+  }
   app.route('/', healthRoutes({ ready: o.ready }));
   app.route('/', webhookRoute(o.webhook));
   app.route('/', learnRoutes(o.learn));

@@ -1,0 +1,71 @@
+import { sql } from 'kysely';
+import type { LearningContext } from '../learning/Chooser.js';
+import type { DecisionRecord } from '../learning/DecisionRecord.js';
+import type { Db } from './database.js';
+import { decisionFromRow } from './learningStore.js';
+
+export interface ContextRow extends LearningContext {
+  runs: number;
+  lastRunAt: string | null;
+}
+
+/** Learning contexts, most runs first (tenant filter optional, case-insensitive as every slug). */
+export async function listContexts(db: Db, filter: { tenant?: string; limit?: number } = {}): Promise<ContextRow[]> {
+  const r = await sql<{ tenant: string; language: string; framework: string; runs: number; last_run_at: Date | null }>`
+    select c.tenant, c.language, c.framework, c.runs, max(r.at) as last_run_at
+    from learning_contexts c
+    left join learning_runs r on r.tenant = c.tenant and r.language = c.language and r.framework = c.framework
+    where ${filter.tenant ? sql`c.tenant = ${filter.tenant.toLowerCase()}` : sql`true`}
+    group by c.tenant, c.language, c.framework, c.runs
+    order by c.runs desc, c.tenant, c.language, c.framework
+    limit ${filter.limit ?? 500}`.execute(db);
+  return r.rows.map((x) => ({
+    tenant: x.tenant,
+    language: x.language,
+    framework: x.framework,
+    runs: Number(x.runs),
+    lastRunAt: x.last_run_at ? new Date(x.last_run_at).toISOString() : null,
+  }));
+}
+
+export interface TrendPoint {
+  hash: string;
+  /** start of the day (UTC) */
+  day: string;
+  runs: number;
+  successes: number;
+  meanDurationS: number | null;
+}
+
+/** Runs per configuration and day in a context, oldest first. */
+export async function armTrends(db: Db, c: LearningContext, days = 60): Promise<TrendPoint[]> {
+  const r = await sql<{ hash: string; day: Date; runs: number; successes: number; mean_duration_s: number | null }>`
+    select config_hash as hash, date_trunc('day', at) as day, count(*)::int as runs,
+           sum(case when success then 1 else 0 end)::int as successes, avg(duration_s)::float8 as mean_duration_s
+    from learning_runs
+    where tenant = ${c.tenant} and language = ${c.language} and framework = ${c.framework}
+      and at >= now() - make_interval(days => ${days})
+    group by 1, 2 order by 2, 1`.execute(db);
+  return r.rows.map((x) => ({
+    hash: x.hash,
+    day: new Date(x.day).toISOString().slice(0, 10),
+    runs: Number(x.runs),
+    successes: Number(x.successes),
+    meanDurationS: x.mean_duration_s === null ? null : Number(x.mean_duration_s),
+  }));
+}
+
+/** The newest decisions of a context, newest first. */
+export async function recentDecisions(db: Db, c: LearningContext, limit = 20): Promise<DecisionRecord[]> {
+  const rows = await db
+    .selectFrom('learning_decisions')
+    .selectAll()
+    .where('tenant', '=', c.tenant)
+    .where('language', '=', c.language)
+    .where('framework', '=', c.framework)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(decisionFromRow);
+}

@@ -1,0 +1,189 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** A context's best arm as the learner sees it now (posterior mean and 90 % credible interval). */
+export interface TopArm {
+  tenant: string;
+  language: string;
+  framework: string;
+  hash: string;
+  source: string;
+  mean: number;
+  low: number;
+  high: number;
+  runs: number;
+}
+
+/** What the scrape reads from the database (shared by every process on one PostgreSQL). */
+export interface MetricsSource {
+  queue(): Promise<Array<{ kind: string; status: string; count: number; oldestAgeS: number | null }>>;
+  decisions(): Promise<Array<{ policy: string; source: string; kind: string; count: number }>>;
+  rewards(): Promise<Array<{ outcome: string; count: number }>>;
+  /** the contexts with the most runs, at most `limit` of them */
+  topArms(limit: number): Promise<TopArm[]>;
+}
+
+export interface MetricsOptions {
+  source?: MetricsSource;
+  /** cap on per-context series (each context adds 3 gauges); see docs/metrics.md */
+  maxContexts?: number;
+  /** process metrics (CPU, RSS, heap, event-loop lag, GC); off in tests that build many registries */
+  processMetrics?: boolean;
+}
+
+const PREFIX = 'pipeline_learner_';
+const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+const JOB_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * Every metric the service exports, on its own registry. Counters and histograms move in the
+ * process that did the work; queue, decision, reward and posterior figures are read from the
+ * database at scrape time, so every process reports the same shared state.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly deliveries: Counter<'event' | 'outcome'>;
+  readonly ackSeconds: Histogram<'outcome'>;
+  readonly jobSeconds: Histogram<'kind' | 'result'>;
+  readonly jobFailures: Counter<'kind' | 'reason'>;
+  readonly gitlabCalls: Counter<'endpoint' | 'status'>;
+  readonly gitlabSeconds: Histogram<'endpoint'>;
+  readonly gitlabRetryAfterSeconds: Counter<'endpoint'>;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    this.deliveries = new Counter({
+      name: `${PREFIX}webhook_deliveries_total`,
+      help: 'Webhook deliveries by X-Gitlab-Event and outcome (accepted, unauthorized, rejected, unavailable, error)',
+      labelNames: ['event', 'outcome'],
+      registers,
+    });
+    this.ackSeconds = new Histogram({
+      name: `${PREFIX}webhook_ack_seconds`,
+      help: 'Time from request to webhook answer',
+      labelNames: ['outcome'],
+      buckets: ACK_BUCKETS,
+      registers,
+    });
+    this.jobSeconds = new Histogram({
+      name: `${PREFIX}job_duration_seconds`,
+      help: 'Job handler time by kind and result (ok, retry, failed)',
+      labelNames: ['kind', 'result'],
+      buckets: JOB_BUCKETS,
+      registers,
+    });
+    this.jobFailures = new Counter({
+      name: `${PREFIX}job_failures_total`,
+      help: 'Failed job attempts by kind and reason (retryable, permanent)',
+      labelNames: ['kind', 'reason'],
+      registers,
+    });
+    this.gitlabCalls = new Counter({
+      name: `${PREFIX}gitlab_calls_total`,
+      help: 'GitLab API calls by operation and HTTP status (ok, 4xx/5xx code, timeout, network)',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    });
+    this.gitlabSeconds = new Histogram({
+      name: `${PREFIX}gitlab_call_seconds`,
+      help: 'GitLab API call time by operation',
+      labelNames: ['endpoint'],
+      buckets: JOB_BUCKETS,
+      registers,
+    });
+    this.gitlabRetryAfterSeconds = new Counter({
+      name: `${PREFIX}gitlab_retry_after_seconds_total`,
+      help: 'Seconds GitLab asked us to wait (429 Retry-After), by operation',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    if (options.source) this.registerDatabaseGauges(options.source, options.maxContexts ?? 50);
+  }
+
+  private registerDatabaseGauges(source: MetricsSource, maxContexts: number): void {
+    const registers = [this.registry];
+    // the registry serialises in registration order: `queue` collects for both, `oldest` comes after
+    const oldest = new Gauge({
+      name: `${PREFIX}queue_oldest_age_seconds`,
+      help: 'Age of the oldest queued or running job, by kind',
+      labelNames: ['kind'],
+      registers: [],
+    });
+    new Gauge({
+      name: `${PREFIX}queue_jobs`,
+      help: 'Jobs by kind and status (queued, running, done, dead); dead = dead letters',
+      labelNames: ['kind', 'status'],
+      registers,
+      async collect() {
+        const rows = await source.queue();
+        this.reset();
+        oldest.reset();
+        const ages = new Map<string, number>();
+        for (const r of rows) {
+          this.set({ kind: r.kind, status: r.status }, r.count);
+          if (r.oldestAgeS !== null && (r.status === 'queued' || r.status === 'running'))
+            ages.set(r.kind, Math.max(r.oldestAgeS, ages.get(r.kind) ?? 0));
+        }
+        for (const [kind, age] of ages) oldest.set({ kind }, age);
+      },
+    });
+    this.registry.registerMetric(oldest);
+    new Gauge({
+      name: `${PREFIX}decisions`,
+      help: 'Logged decisions by policy, chosen arm source and kind (explore, exploit, forced)',
+      labelNames: ['policy', 'source', 'kind'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of await source.decisions())
+          this.set({ policy: r.policy, source: r.source, kind: r.kind }, r.count);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}rewards`,
+      help: 'Recorded pipeline runs by outcome',
+      labelNames: ['outcome'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of await source.rewards()) this.set({ outcome: r.outcome }, r.count);
+      },
+    });
+    const labels = ['tenant', 'language', 'framework'] as const;
+    const mean = new Gauge({
+      name: `${PREFIX}context_top_arm_mean`,
+      help: `Posterior mean success probability of each context's best arm (the ${maxContexts} contexts with most runs)`,
+      labelNames: labels,
+      registers: [],
+    });
+    const high = new Gauge({
+      name: `${PREFIX}context_top_arm_high`,
+      help: `Upper end of the 90 % credible interval of each context's best arm (at most ${maxContexts} contexts)`,
+      labelNames: labels,
+      registers: [],
+    });
+    new Gauge({
+      name: `${PREFIX}context_top_arm_low`,
+      help: `Lower end of the 90 % credible interval of each context's best arm (at most ${maxContexts} contexts)`,
+      labelNames: labels,
+      registers,
+      async collect() {
+        const top = await source.topArms(maxContexts);
+        for (const g of [this, mean, high]) g.reset();
+        for (const t of top) {
+          const l = { tenant: t.tenant, language: t.language, framework: t.framework };
+          mean.set(l, t.mean);
+          this.set(l, t.low);
+          high.set(l, t.high);
+        }
+      },
+    });
+    this.registry.registerMetric(mean);
+    this.registry.registerMetric(high);
+  }
+
+  /** Prometheus text exposition. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

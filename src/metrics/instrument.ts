@@ -1,0 +1,66 @@
+import { isRetryable, RetryableError } from '../errors.js';
+import type { GitLab } from '../gitlab/GitLab.js';
+import type { JobHandlers } from '../jobs/Worker.js';
+import type { ServiceMetrics } from './ServiceMetrics.js';
+
+/** Times every job handler and counts its failures by kind; the worker's behaviour is unchanged. */
+export function instrumentHandlers(handlers: JobHandlers, metrics: ServiceMetrics): JobHandlers {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([kind, handle]) => [
+      kind,
+      async (payload, ctx) => {
+        const end = metrics.jobSeconds.startTimer({ kind });
+        try {
+          await handle(payload, ctx);
+          end({ result: 'ok' });
+        } catch (err) {
+          const reason = isRetryable(err) ? 'retryable' : 'permanent';
+          end({ result: reason === 'retryable' ? 'retry' : 'failed' });
+          metrics.jobFailures.inc({ kind, reason });
+          throw err;
+        }
+      },
+    ]),
+  );
+}
+
+function statusOf(err: unknown): string {
+  const e = err as { status?: unknown; cause?: { status?: unknown; name?: unknown; code?: unknown }; name?: unknown };
+  const status = e.status ?? e.cause?.status;
+  if (typeof status === 'number') return String(status);
+  if (
+    e.name === 'TimeoutError' ||
+    e.cause?.name === 'TimeoutError' ||
+    /timed? ?out/i.test(String((err as Error).message))
+  )
+    return 'timeout';
+  return 'network';
+}
+
+/**
+ * The GitLab port with every call counted and timed under its operation name (a fixed set, so
+ * label cardinality is bounded); 429 waits GitLab asked for are summed.
+ */
+export function instrumentGitLab(gitlab: GitLab, metrics: ServiceMetrics): GitLab {
+  return new Proxy(gitlab, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return async (...args: unknown[]) => {
+        const end = metrics.gitlabSeconds.startTimer({ endpoint: prop });
+        try {
+          const result = await value.apply(target, args);
+          metrics.gitlabCalls.inc({ endpoint: prop, status: 'ok' });
+          return result;
+        } catch (err) {
+          metrics.gitlabCalls.inc({ endpoint: prop, status: statusOf(err) });
+          if (err instanceof RetryableError && err.retryAfterMs)
+            metrics.gitlabRetryAfterSeconds.inc({ endpoint: prop }, err.retryAfterMs / 1000);
+          throw err;
+        } finally {
+          end();
+        }
+      };
+    },
+  });
+}
