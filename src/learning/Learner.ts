@@ -1,5 +1,6 @@
 import { UserFacingError } from '../errors.js';
 import { type ArmStats, armStats } from './ArmStats.js';
+import type { Attribution } from './attribution.js';
 import { betaInterval } from './betaMath.js';
 import type {
   ArmCandidate,
@@ -28,7 +29,7 @@ import {
   restoreRun,
 } from './posterior.js';
 import { type Rng, randomRng } from './Rng.js';
-import { type RewardParts, rewardParts } from './reward.js';
+import { type RewardParts, rewardParts, rewardPartsV2 } from './reward.js';
 
 export interface ObservedRun {
   tenant: string;
@@ -43,6 +44,8 @@ export interface ObservedRun {
   stagesCount: number | null;
   failedJobs: FailedJob[];
   at: Date | string;
+  /** failure attribution from GitLab's evidence (attribution.ts); absent: green = works, red = broken (v1) */
+  attribution?: Attribution | null;
 }
 
 export type ObserveEffect = 'added' | 'corrected' | 'unchanged' | 'removed' | 'ignored';
@@ -277,9 +280,12 @@ export class Learner implements Chooser {
       const success = input.status === 'success';
       const durationS = input.durationS ?? null;
       const stagesCount = input.stagesCount ?? null;
+      const attr = input.attribution ?? null;
+      const attribution = attr?.class ?? null;
       if (
         existing &&
         existing.success === success &&
+        (existing.attribution ?? null) === attribution &&
         existing.hash === hash &&
         existing.durationS === durationS &&
         existing.stagesCount === stagesCount &&
@@ -297,7 +303,7 @@ export class Learner implements Chooser {
         arms.set(existing.hash, removeRun(oldArm, existing, now, opts));
         slot = existing.slot;
         const newArm = arms.get(hash) ?? emptyArm(hash, 'learned');
-        arms.set(hash, restoreRun(newArm, { hash, slot, success, durationS, stagesCount }, now, opts));
+        arms.set(hash, restoreRun(newArm, { hash, slot, success, durationS, stagesCount, attribution }, now, opts));
         await tx.putArms(
           context,
           [...new Set([existing.hash, hash])].map((h) => arms.get(h)!),
@@ -308,7 +314,7 @@ export class Learner implements Chooser {
         const now = await tx.lockContext(context);
         slot = now + 1;
         const arm = (await tx.getArms(context)).find((a) => a.hash === hash) ?? emptyArm(hash, 'learned');
-        await tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount }, opts)]);
+        await tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount, attribution }, opts)]);
         await tx.setContextRuns(context, slot);
         effect = existing ? 'corrected' : 'added';
       }
@@ -323,9 +329,14 @@ export class Learner implements Chooser {
         stagesCount,
         at,
         failedJobs: success ? [] : input.failedJobs,
+        attribution,
+        attributionSummary: attr?.summary ?? null,
+        testsTotal: attr?.testsTotal ?? null,
+        testsFailed: attr?.testsFailed ?? null,
+        coverage: attr?.coverage ?? null,
       };
       await tx.putRun(run);
-      await this.refreshRewards(tx, input.pipelineId, rewardParts(run));
+      await this.refreshRewards(tx, input.pipelineId, run);
       return effect;
     });
   }
@@ -336,8 +347,10 @@ export class Learner implements Chooser {
     if (arm) await tx.putArms(run.context, [removeRun(arm, run, now, this.options)]);
   }
 
-  private async refreshRewards(tx: LearningStore, pipelineId: number, reward: RewardParts | null): Promise<void> {
-    for (const d of await tx.decisionsForPipeline(pipelineId)) await tx.setDecisionReward(d.id, pipelineId, reward);
+  private async refreshRewards(tx: LearningStore, pipelineId: number, run: StoredRun | null): Promise<void> {
+    for (const d of await tx.decisionsForPipeline(pipelineId)) {
+      await tx.setDecisionReward(d.id, pipelineId, run ? rewardFor(run, d.reward) : null);
+    }
   }
 
   /**
@@ -351,7 +364,7 @@ export class Learner implements Chooser {
       // Same lock as observeRun takes for this context, so a run finishing meanwhile is seen or sees us.
       await tx.lockContext(decision.context);
       const run = await tx.getRun(pipelineId);
-      const reward = run ? rewardParts(run) : null;
+      const reward = run ? rewardFor(run, decision.reward) : null;
       await tx.setDecisionReward(decisionId, pipelineId, reward);
       return reward;
     });
@@ -531,6 +544,15 @@ export class Learner implements Chooser {
   async decisions(filter?: Parameters<LearningStore['listDecisions']>[0]): Promise<DecisionRecord[]> {
     return this.store.listDecisions(filter);
   }
+}
+
+/**
+ * The reward a decision gets from its pipeline: v2 when the run was attributed, v1 for runs without
+ * attribution and for decisions already rewarded under v1 (a retried pipeline keeps its decision's formula).
+ */
+export function rewardFor(run: StoredRun, previous: RewardParts | null): RewardParts | null {
+  if (!run.attribution || previous?.formulaVersion === 'v1') return rewardParts(run);
+  return rewardPartsV2({ ...run, attribution: run.attribution });
 }
 
 function validHash(hash: string): string {
