@@ -2,7 +2,7 @@ import type { ArmStats } from './ArmStats.js';
 import { betaQuantile, incompleteBeta } from './betaMath.js';
 import type { Rng } from './Rng.js';
 import { durationCost, expectedReward, stagesBonus } from './reward.js';
-import { thompsonPropensities } from './thompsonPropensities.js';
+import { leaderIndex, thompsonPropensities } from './thompsonPropensities.js';
 
 export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1';
 export const POLICY_NAMES: readonly PolicyName[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'];
@@ -123,13 +123,55 @@ export function prunedThompsonProbabilities(arms: readonly ArmStats[]): number[]
   return out;
 }
 
+/**
+ * Subsampled Thompson sampling (Bayati et al., 2020): with many candidates, plain Thompson sampling spends
+ * its runs trying every optimistic newcomer. Instead, each choice draws a subset of the candidates and
+ * samples only within it. The subset always holds the leader (highest posterior mean reward; otherwise
+ * the best arm could be chosen at most |subset|/k of the time) and each other candidate independently with
+ * probability q = (m − 1)/(k − 1), m = min(k, max(8, ⌈2·√(runs + 1)⌉)): a uniformly random subset of
+ * expected size m, growing with the context's run count until it is every candidate. Below
+ * SUBSAMPLE_MIN_ARMS candidates the subset is always everything (plain Thompson sampling with pruning).
+ */
+export const SUBSAMPLE_MIN_ARMS = 12;
+export const SUBSAMPLE_BASE = 8;
+export const SUBSAMPLE_GROWTH = 2;
+
+export function subsetSize(k: number, contextRuns: number): number {
+  return Math.min(k, Math.max(SUBSAMPLE_BASE, Math.ceil(SUBSAMPLE_GROWTH * Math.sqrt(Math.max(0, contextRuns) + 1))));
+}
+
+/** Each arm's probability of being in the subset, or null when the subset is every arm. */
+export function thompsonSubset(
+  arms: readonly ArmStats[],
+  contextRuns: number,
+): { size: number; inclusion: number[] } | null {
+  const k = arms.length;
+  if (k < SUBSAMPLE_MIN_ARMS) return null;
+  const size = subsetSize(k, contextRuns);
+  if (size >= k) return null;
+  const q = (size - 1) / (k - 1);
+  const inclusion = new Array<number>(k).fill(q);
+  inclusion[leaderIndex(arms)] = 1;
+  return { size, inclusion };
+}
+
+/**
+ * The exact probability of each arm under the whole subsampled procedure (subset draw included):
+ * P(a) = q_a ∫ f_a(s) ∏_{j≠a} (1 − q_j + q_j F_j(s)) ds, integrated like plain Thompson sampling.
+ */
+export function subsampledThompsonProbabilities(arms: readonly ArmStats[], contextRuns: number): number[] {
+  const subset = thompsonSubset(arms, contextRuns);
+  return subset ? thompsonPropensities(arms, 512, subset.inclusion) : prunedThompsonProbabilities(arms);
+}
+
 export const thompson: Policy = {
   name: 'thompson',
-  version: '2',
-  probabilities: (arms) => prunedThompsonProbabilities(arms),
+  version: '3',
+  probabilities: (arms, contextRuns) => subsampledThompsonProbabilities(arms, contextRuns),
   choose(arms, contextRuns, rng) {
-    // Drawing from the exact choice distribution is Thompson sampling, and keeps the logged propensity
-    // equal to the probability the choice was really made with.
+    // Drawing from the exact choice distribution is (subsampled) Thompson sampling — the same distribution
+    // as drawing the subset and then a posterior sample per member — and keeps the logged propensity equal
+    // to the probability the choice was really made with.
     const probabilities = this.probabilities(arms, contextRuns);
     const index = sampleIndex(probabilities, rng);
     return { index, probabilities, kind: exploitIndices(arms).has(index) ? 'exploit' : 'explore' };
