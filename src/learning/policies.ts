@@ -128,13 +128,13 @@ export function prunedThompsonProbabilities(arms: readonly ArmStats[]): number[]
  * its runs trying every optimistic newcomer. Instead, each choice draws a subset of the candidates and
  * samples only within it. The subset always holds the leader (highest posterior mean reward; otherwise
  * the best arm could be chosen at most |subset|/k of the time) and each other candidate independently with
- * probability q = (m − 1)/(k − 1), m = min(k, max(8, ⌈2·√(runs + 1)⌉)): a uniformly random subset of
+ * probability q = (m − 1)/(k − 1), m = min(k, max(4, ⌈½·√(runs + 1)⌉)): a uniformly random subset of
  * expected size m, growing with the context's run count until it is every candidate. Below
  * SUBSAMPLE_MIN_ARMS candidates the subset is always everything (plain Thompson sampling with pruning).
  */
 export const SUBSAMPLE_MIN_ARMS = 12;
-export const SUBSAMPLE_BASE = 8;
-export const SUBSAMPLE_GROWTH = 2;
+export const SUBSAMPLE_BASE = 4;
+export const SUBSAMPLE_GROWTH = 0.5;
 
 export function subsetSize(k: number, contextRuns: number): number {
   return Math.min(k, Math.max(SUBSAMPLE_BASE, Math.ceil(SUBSAMPLE_GROWTH * Math.sqrt(Math.max(0, contextRuns) + 1))));

@@ -37,18 +37,18 @@ function manyArms(k: number, seed: number): ArmStats[] {
 describe('subset plan', () => {
   it('is everything below the threshold and grows with the run count', () => {
     expect(thompsonSubset(manyArms(SUBSAMPLE_MIN_ARMS - 1, 1), 0)).toBeNull();
-    expect(subsetSize(1000, 0)).toBe(8);
-    expect(subsetSize(1000, 99)).toBe(20);
-    expect(subsetSize(1000, 10_000)).toBe(201);
+    expect(subsetSize(1000, 0)).toBe(4);
+    expect(subsetSize(1000, 99)).toBe(5);
+    expect(subsetSize(1000, 10_000)).toBe(51);
     expect(subsetSize(30, 10_000)).toBe(30);
     const arms = manyArms(40, 2);
     const plan = thompsonSubset(arms, 0)!;
-    expect(plan.size).toBe(8);
+    expect(plan.size).toBe(4);
     expect(plan.inclusion[leaderIndex(arms)]).toBe(1);
     const others = plan.inclusion.filter((_, i) => i !== leaderIndex(arms));
-    expect(new Set(others)).toEqual(new Set([7 / 39]));
+    expect(new Set(others)).toEqual(new Set([3 / 39]));
     // expected subset size is m
-    expect(plan.inclusion.reduce((s, q) => s + q, 0)).toBeCloseTo(8, 9);
+    expect(plan.inclusion.reduce((s, q) => s + q, 0)).toBeCloseTo(4, 9);
   });
 });
 
