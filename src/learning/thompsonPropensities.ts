@@ -103,25 +103,17 @@ export function thompsonPropensities(
       prevU = u;
     }
     const fix = acc > 0 ? (1 - f0) / acc : 0;
+    // With subsampling, the product below runs over G_j = 1 − q_j + q_j·F_j (see there).
+    const qj = q(j);
     for (let t = 0; t < g; t++) {
       const f = acc > 0 ? f0 + cdf[base + t] * fix : t === g - 1 ? 1 : f0;
       cdf[base + t] = f;
-      logCdf[base + t] = f > 0 ? Math.log(f) : 0;
+      const gv = qj >= 1 ? f : 1 - qj + qj * f;
+      logCdf[base + t] = gv > 0 ? Math.log(gv) : 0;
     }
   }
   // An arm in the subset with probability q_j is "below s or absent" with probability G_j = 1 − q_j + q_j·F_j
   // (independent inclusions), so the same product formula integrates the subsampled procedure exactly.
-  if (inclusion) {
-    for (let r = 0; r < n; r++) {
-      const qr = q(shapes[r]);
-      if (qr >= 1) continue;
-      const base = r * g;
-      for (let t = 0; t < g; t++) {
-        const gv = 1 - qr + qr * cdf[base + t];
-        logCdf[base + t] = Math.log(gv);
-      }
-    }
-  }
   const below = (r: number, t: number) => {
     const f = cdf[r * g + t];
     const qr = q(shapes[r]);

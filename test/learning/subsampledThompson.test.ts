@@ -25,10 +25,11 @@ const arm = (i: number, a: number, b: number, durationS: number | null = null): 
   stagesCount: null,
 });
 
+/** Young posteriors (≤ 3 runs each), so interval pruning keeps every arm. */
 function manyArms(k: number, seed: number): ArmStats[] {
   const rng = createRng(seed);
   return Array.from({ length: k }, (_, i) => {
-    const n = Math.floor(rng.next() * 12);
+    const n = Math.floor(rng.next() * 4);
     const s = Math.floor(rng.next() * (n + 1));
     return arm(i, 2 + s, 1 + n - s, 100 + Math.floor(rng.next() * 900));
   });
@@ -56,6 +57,7 @@ describe('exact propensities of the whole procedure', () => {
   it('equal the subset-weighted sum of plain Thompson propensities over every possible subset', () => {
     const arms = manyArms(13, 3);
     const plan = thompsonSubset(arms, 0)!;
+    expect(plan.inclusion.every((q) => q > 0)).toBe(true);
     const leader = leaderIndex(arms);
     const others = arms.map((_, i) => i).filter((i) => i !== leader);
     const q = plan.inclusion[others[0]];
@@ -101,6 +103,17 @@ describe('exact propensities of the whole procedure', () => {
       const se = Math.sqrt((p * (1 - p)) / n);
       expect(Math.abs(counts[i] / n - p)).toBeLessThan(5 * se + 2e-3);
     }
+  });
+
+  it('subsamples only among the arms interval pruning keeps; pruned arms keep their floor', () => {
+    const arms = [arm(0, 40, 5), ...Array.from({ length: 50 }, (_, i) => arm(i + 1, 5, 50))];
+    for (let i = 0; i < 20; i++) arms.push(arm(100 + i, 2, 1, 60 * i));
+    const plan = thompsonSubset(arms, 100)!;
+    expect(plan.inclusion.slice(1, 51).every((q) => q === 0)).toBe(true);
+    expect(plan.inclusion[0]).toBe(1);
+    const p = subsampledThompsonProbabilities(arms, 100);
+    expect(p[1]).toBeCloseTo(0.01 / 50, 12);
+    expect(p.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 9);
   });
 
   it('draws from the logged distribution and logs the plan with the decision (format stays /1)', () => {
