@@ -80,6 +80,8 @@ export interface ArmReport {
   lastDurationS: number | null;
   meanDurationS: number | null;
   stagesCount: number | null;
+  /** what the configuration's latest attributed pipeline said ("red: 3 of 412 tests failed — …"); per tenant only */
+  lastEvidence?: string | null;
 }
 
 export interface LearnerDeps {
@@ -422,6 +424,8 @@ export class Learner implements Chooser {
     const framework = (raw.framework || 'generic').trim().toLowerCase();
     const bans = (await this.store.listBans()).map((b) => b.hash);
     let entries: { arm: ArmEvidence; contextRuns: number }[];
+    // listRuns is in slot order, so the last summary written per hash is the latest
+    const lastEvidence = new Map<string, string>();
     if (raw.tenant === null) {
       const pooled = new Map<string, ArmEvidence>();
       for (const r of await this.store.getArmsForStack(language, framework)) {
@@ -447,8 +451,13 @@ export class Learner implements Chooser {
       entries = [...pooled.values()].map((arm) => ({ arm, contextRuns: 0 }));
     } else {
       const context = normaliseContext({ tenant: raw.tenant, language, framework });
-      const [runs, stored] = await Promise.all([this.store.getContextRuns(context), this.store.getArms(context)]);
+      const [runs, stored, history] = await Promise.all([
+        this.store.getContextRuns(context),
+        this.store.getArms(context),
+        this.store.listRuns(context),
+      ]);
       entries = stored.map((arm) => ({ arm, contextRuns: runs }));
+      for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
     }
     const reports = entries.map(({ arm, contextRuns }) => {
       const stats = armStats(arm, contextRuns, this.options);
@@ -471,6 +480,7 @@ export class Learner implements Chooser {
         lastDurationS: arm.lastDurationS,
         meanDurationS: stats.durationS,
         stagesCount: stats.stagesCount,
+        lastEvidence: lastEvidence.get(arm.hash) ?? null,
       } satisfies ArmReport;
     });
     return reports.sort((a, b) => b.expectedReward - a.expectedReward || b.runs - a.runs);
@@ -535,6 +545,11 @@ export class Learner implements Chooser {
     const rebuilt = [...replayArms(sources, runs, feedback, runsCounter, this.options).values()];
     await tx.replaceArms(context, rebuilt);
     return rebuilt;
+  }
+
+  /** The attribution line of a recorded pipeline, for `/pipeline status`; null when none was recorded. */
+  async runEvidence(pipelineId: number): Promise<string | null> {
+    return (await this.store.getRun(pipelineId))?.attributionSummary ?? null;
   }
 
   async failureStats(filter: Partial<LearningContext> & { configHash?: string }): Promise<JobFailureStat[]> {

@@ -310,3 +310,42 @@ export function legacyAttribution(success: boolean): Attribution {
     { status: success ? 'success' : 'failed', jobs: [], testReport: null, coverage: null },
   );
 }
+
+const NOT_JOBS = new Set([
+  'stages',
+  'variables',
+  'include',
+  'default',
+  'workflow',
+  'image',
+  'services',
+  'cache',
+  'before_script',
+  'after_script',
+  'spec',
+]);
+
+/** GitLab's stages when a configuration lists none. */
+export const DEFAULT_STAGES = ['.pre', 'build', 'test', 'deploy', '.post'];
+
+/**
+ * What a configuration (parsed YAML, `doc.toJS()`) tells attribution: its stages in order, the jobs that
+ * declare `artifacts:reports:junit`, and whether it may declare more than we can see (`include:`).
+ */
+export function configurationFacts(config: unknown): { stages: string[]; testJobs: string[]; includes: boolean } {
+  if (!config || typeof config !== 'object' || Array.isArray(config)) {
+    return { stages: DEFAULT_STAGES, testJobs: [], includes: false };
+  }
+  const o = config as Record<string, unknown>;
+  const listed = Array.isArray(o.stages) ? o.stages.map(String) : null;
+  const stages = listed ? ['.pre', ...listed.filter((s) => s !== '.pre' && s !== '.post'), '.post'] : DEFAULT_STAGES;
+  const testJobs: string[] = [];
+  for (const [name, job] of Object.entries(o)) {
+    if (NOT_JOBS.has(name) || name.startsWith('.') || !job || typeof job !== 'object') continue;
+    const reports = ((job as Record<string, unknown>).artifacts as Record<string, unknown> | undefined)?.reports as
+      | Record<string, unknown>
+      | undefined;
+    if (reports && reports.junit != null) testJobs.push(name);
+  }
+  return { stages, testJobs, includes: o.include != null };
+}
