@@ -1,5 +1,8 @@
-// Learner benchmark: choice latency with propensities (100 and 1,000 arms), update cost, and the
-// regret of every policy on the shipped scenarios. Prints figures; asserts nothing.
+// Learner benchmark: choice latency with propensities (100 and 1,000 arms, subsampled Thompson sampling
+// included), update cost, the regret of every policy on the shipped scenarios, and issue 11's aims
+// (Thompson ≤ 0.5× greedy summed and ≤ 1.1× the best other policy per scenario; runs to find the best
+// configuration with failure attribution (reward v2) against green/red only (v1)). Prints figures;
+// asserts nothing. The offline-evaluation coverage check is bench/offline-coverage.mjs.
 // Run: npm run bench:learner   (builds dist/ first)
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -48,23 +51,27 @@ function percentile(xs, q) {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
-console.log('choice with full propensity vector (Thompson, numerical integration)');
-console.log('arms   posteriors   median ms   p95 ms');
+const { subsetSize } = await load('policies.js');
+console.log('choice with full propensity vector (Thompson, numerical integration; exact subsampled propensities)');
+console.log('arms   posteriors   context runs   subset   median ms   p95 ms');
 for (const k of [10, 100, 1000]) {
   for (const shape of ['cold', 'young', 'mature']) {
-    const rng = createRng(k);
-    const set = arms(k, shape, rng);
-    const times = [];
-    for (let i = 0; i < 5; i++) POLICIES.thompson.choose(set, 100, rng);
-    const reps = k >= 1000 ? 40 : 200;
-    for (let i = 0; i < reps; i++) {
-      const t = process.hrtime.bigint();
-      POLICIES.thompson.choose(set, 100, rng);
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    for (const runs of [100, 10_000]) {
+      const rng = createRng(k);
+      const set = arms(k, shape, rng);
+      const times = [];
+      for (let i = 0; i < 5; i++) POLICIES.thompson.choose(set, runs, rng);
+      const reps = k >= 1000 ? 40 : 200;
+      for (let i = 0; i < reps; i++) {
+        const t = process.hrtime.bigint();
+        POLICIES.thompson.choose(set, runs, rng);
+        times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      const m = k < 12 ? k : subsetSize(k, runs);
+      console.log(
+        `${String(k).padStart(4)}   ${shape.padEnd(10)}   ${String(runs).padStart(12)}   ${String(m).padStart(6)}   ${percentile(times, 0.5).toFixed(2).padStart(9)}   ${percentile(times, 0.95).toFixed(2).padStart(6)}`,
+      );
     }
-    console.log(
-      `${String(k).padStart(4)}   ${shape.padEnd(10)}   ${percentile(times, 0.5).toFixed(2).padStart(9)}   ${percentile(times, 0.95).toFixed(2).padStart(6)}`,
-    );
   }
 }
 
@@ -85,13 +92,22 @@ for (const k of [10, 100, 1000]) {
 
 const scenarios = join(here, 'scenarios');
 const halfLife = Number(process.env.PIPELINE_LEARNER_HALF_LIFE_RUNS ?? DEFAULT_LEARNER_OPTIONS.halfLifeRuns);
-console.log(`\nregret on the shipped scenarios (half-life ${halfLife} runs; means over repetitions)`);
+console.log(`\nregret on the shipped scenarios (half-life ${halfLife} runs; means over repetitions; reward v2)`);
+const reps = process.env.BENCH_REPETITIONS ? Number(process.env.BENCH_REPETITIONS) : 30;
+let sumThompson = 0;
+let sumGreedy = 0;
+const perScenario = [];
 for (const f of readdirSync(scenarios)
   .filter((x) => x.endsWith('.json'))
   .sort()) {
-  const s = parseScenario(JSON.parse(readFileSync(join(scenarios, f), 'utf8')));
-  const r = simulate(s, { ...DEFAULT_LEARNER_OPTIONS, halfLifeRuns: halfLife });
+  const s = { ...parseScenario(JSON.parse(readFileSync(join(scenarios, f), 'utf8'))), repetitions: reps };
+  const options = { ...DEFAULT_LEARNER_OPTIONS, halfLifeRuns: halfLife };
+  const r = simulate(s, options, 'v2');
   const p = r.policies;
+  sumThompson += p.thompson.regret;
+  sumGreedy += p.greedy.regret;
+  const bestOther = Math.min(p.greedy.regret, p.epsilon_greedy.regret, p.ucb1.regret);
+  perScenario.push([f, p.thompson.regret / Math.max(bestOther, 1e-9)]);
   console.log(
     `\n${f} (${s.rounds} rounds × ${s.repetitions})  oracle success ${(100 * r.oracle_success_rate).toFixed(1)}%`,
   );
@@ -101,6 +117,23 @@ for (const f of readdirSync(scenarios)
     );
   }
   console.log(
-    `  thompson/greedy ${(p.thompson.regret / p.greedy.regret).toFixed(2)} (aim ≤ 0.5)   thompson/ε-greedy ${(p.thompson.regret / p.epsilon_greedy.regret).toFixed(2)} (aim ≤ 0.8)`,
+    `  thompson/greedy ${(p.thompson.regret / p.greedy.regret).toFixed(2)}   thompson/best other ${(p.thompson.regret / Math.max(bestOther, 1e-9)).toFixed(2)} (aim ≤ 1.1)   runs to best: thompson ${p.thompson.runs_to_best.toFixed(0)}`,
   );
+  if (f === 'code-failures.json' || f === 'no-tests.json' || f === 'runner-outages.json') {
+    const v1 = simulate(s, options, 'v1');
+    console.log(
+      `  reward v1 (green/red only): thompson regret ${v1.policies.thompson.regret.toFixed(1)}, runs to best ${v1.policies.thompson.runs_to_best.toFixed(0)}  vs v2 ${p.thompson.runs_to_best.toFixed(0)}`,
+    );
+  }
 }
+console.log(
+  `\nsummed over the scenarios: thompson ${sumThompson.toFixed(1)}, greedy ${sumGreedy.toFixed(1)}, ratio ${(sumThompson / sumGreedy).toFixed(2)} (aim ≤ 0.5)`,
+);
+console.log(
+  `scenarios where thompson > 1.1× the best other policy: ${
+    perScenario
+      .filter(([, x]) => x > 1.1)
+      .map(([f, x]) => `${f} (${x.toFixed(2)})`)
+      .join(', ') || 'none'
+  }`,
+);

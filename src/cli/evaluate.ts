@@ -77,7 +77,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       `  logged policy mean reward  ${f(r.logged)}\n` +
       `  IPS                        ${f(r.ips.value)}  [${f(r.ips.low)}, ${f(r.ips.high)}]\n` +
       `  self-normalised IPS        ${f(r.snips.value)}  [${f(r.snips.low)}, ${f(r.snips.high)}]\n` +
-      `  mean importance weight     ${f(r.meanWeight)}\n`,
+      `  mean importance weight     ${f(r.meanWeight)}\n` +
+      `  effective sample size      ${r.effectiveSampleSize.toFixed(1)}\n`,
   );
+  for (const w of r.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
 }

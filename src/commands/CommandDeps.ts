@@ -76,6 +76,8 @@ export interface ArmView {
   mean: number;
   low: number;
   high: number;
+  /** the latest pipeline's failure attribution, one line (issue 11) */
+  lastEvidence?: string | null;
 }
 
 export interface LearnerPort {
@@ -84,6 +86,8 @@ export interface LearnerPort {
   arms(context: { tenant: string; language: string; framework: string }): Promise<ArmView[]>;
   /** a pipeline ran a decision's configuration: the learner reads its outcome as the reward */
   attachReward(decisionId: string, pipelineId: number): Promise<void>;
+  /** the learner's reading of a recorded pipeline ("red: 3 of 412 tests failed — the configuration worked") */
+  runEvidence?(pipelineId: number): Promise<string | null>;
 }
 
 // ---- store ----

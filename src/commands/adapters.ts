@@ -44,6 +44,7 @@ export function toArmView(a: ArmReport): ArmView {
     mean: a.mean,
     low: a.low,
     high: a.high,
+    lastEvidence: a.lastEvidence ?? null,
   };
 }
 
@@ -52,6 +53,7 @@ export function toLearnerPort(learner: {
   feedback(input: LearnerFeedbackInput): Promise<unknown>;
   arms(context: { tenant: string | null; language: string; framework: string }): Promise<ArmReport[]>;
   attachReward(decisionId: string, pipelineId: number): Promise<unknown>;
+  runEvidence?(pipelineId: number): Promise<string | null>;
 }): LearnerPort {
   return {
     async feedback(input) {
@@ -62,6 +64,9 @@ export function toLearnerPort(learner: {
     },
     async attachReward(decisionId, pipelineId) {
       await learner.attachReward(decisionId, pipelineId);
+    },
+    async runEvidence(pipelineId) {
+      return learner.runEvidence ? learner.runEvidence(pipelineId) : null;
     },
   };
 }

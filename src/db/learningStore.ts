@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { ArmStats } from '../learning/ArmStats.js';
+import type { AttributionClass } from '../learning/attribution.js';
 import type { ArmSource, LearningContext } from '../learning/Chooser.js';
 import type { DecisionRecord } from '../learning/DecisionRecord.js';
 import type {
@@ -169,6 +170,11 @@ function runFromRow(r: Record<string, unknown>, failed: StoredRun['failedJobs'])
     stagesCount: numOrNull(r.stages_count),
     at: iso(r.at),
     failedJobs: failed,
+    attribution: (r.attribution as AttributionClass | null) ?? null,
+    attributionSummary: (r.attribution_summary as string | null) ?? null,
+    testsTotal: numOrNull(r.tests_total),
+    testsFailed: numOrNull(r.tests_failed),
+    coverage: numOrNull(r.coverage),
   };
 }
 
@@ -203,6 +209,11 @@ export async function putRun(db: Db, run: StoredRun): Promise<void> {
     stages_count: run.stagesCount,
     at: run.at,
     updated_at: new Date(),
+    attribution: run.attribution ?? null,
+    attribution_summary: run.attributionSummary ?? null,
+    tests_total: run.testsTotal ?? null,
+    tests_failed: run.testsFailed ?? null,
+    coverage: run.coverage ?? null,
   };
   await db
     .insertInto('learning_runs')

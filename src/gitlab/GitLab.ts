@@ -53,6 +53,10 @@ export interface JobInfo {
   duration: number | null;
   pipeline: { id: number; project_id: number; ref: string; sha: string; status: string };
   user: { id: number; username: string } | null;
+  /** a superseded attempt (listed only with `includeRetried`) */
+  retried?: boolean;
+  /** the job's coverage in percent (GitLab's `coverage`), null when the job reports none */
+  coverage?: number | null;
 }
 
 export interface MergeRequestInfo {
@@ -101,8 +105,10 @@ export interface GitLab {
   file(project: ProjectRef, path: string, ref: string): Promise<FileInfo | null>;
   branchHead(project: ProjectRef, branch: string): Promise<string | null>;
   pipeline(project: ProjectRef, pipelineId: number): Promise<PipelineInfo>;
-  /** Every job of the pipeline (latest attempts), all pages. */
-  pipelineJobs(project: ProjectRef, pipelineId: number): Promise<JobInfo[]>;
+  /** Every job of the pipeline (latest attempts; retried ones too with `includeRetried`), all pages. */
+  pipelineJobs(project: ProjectRef, pipelineId: number, options?: { includeRetried?: boolean }): Promise<JobInfo[]>;
+  /** `GET /projects/:id/pipelines/:pipeline_id/test_report_summary`: the response body as GitLab sends it. */
+  pipelineTestReportSummary(project: ProjectRef, pipelineId: number): Promise<unknown>;
   pipelines(
     project: ProjectRef,
     options: { updatedAfter?: string; ref?: string; sha?: string; limit?: number },

@@ -281,6 +281,8 @@ function toJob(j: Json): JobInfo {
       status: String(pipeline.status ?? ''),
     },
     user: user && typeof user === 'object' ? { id: Number(user.id), username: String(user.username) } : null,
+    retried: j.retried === true,
+    coverage: num(j.coverage),
   };
 }
 
@@ -381,11 +383,16 @@ export function createGitLab(options: GitLabClientOptions): GitLab {
       return toPipeline(await call('Pipelines', 'show', project, pipelineId));
     },
 
-    async pipelineJobs(project, pipelineId) {
+    async pipelineJobs(project, pipelineId, options) {
+      const includeRetried = options?.includeRetried === true ? true : undefined;
       const jobs = await offsetPages((page) =>
-        g.Jobs.all(project, { pipelineId, perPage: 100, page, showExpanded: true }),
+        g.Jobs.all(project, { pipelineId, includeRetried, perPage: 100, page, showExpanded: true }),
       );
       return jobs.map(toJob);
+    },
+
+    async pipelineTestReportSummary(project, pipelineId) {
+      return call('Pipelines', 'showTestReportSummary', project, pipelineId);
     },
 
     async pipelines(project, opts) {

@@ -10,7 +10,14 @@ import {
 } from '../db/runs.js';
 import type { RunJob } from '../db/tables/core.js';
 import { sha256 } from '../generation/generatePipeline.js';
-import type { GitLab, ProjectRef } from '../gitlab/GitLab.js';
+import { type GitLab, GitLabError, type ProjectRef } from '../gitlab/GitLab.js';
+import {
+  type Attribution,
+  attributePipeline,
+  configurationFacts,
+  type JobEvidence,
+  testReportFromGitLab,
+} from '../learning/attribution.js';
 import { tenantOf } from '../learning/Chooser.js';
 import type { Logger } from '../log.js';
 import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../vectors/seedDocuments.js';
@@ -49,6 +56,8 @@ export interface RunObservation {
   stagesCount: number;
   failedJobs: RunJob[];
   at: Date;
+  /** failure attribution (null when the configuration or GitLab's evidence was unavailable) */
+  attribution?: Attribution | null;
 }
 
 /** What the record step tells the learner; the learner is idempotent per pipeline id. */
@@ -138,9 +147,11 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
   const framework = stack.framework.toLowerCase();
 
   let configHash: string | null = null;
+  let parsedConfig: unknown = null;
   if (config !== null) {
     configHash = sha256(config);
     const doc = parseDocument(config);
+    parsedConfig = doc.errors.length ? null : doc.toJS();
     const yamlError = doc.errors[0]?.message ?? null;
     if (yamlError) log.warn({ config_hash: configHash.slice(0, 12) }, 'CI configuration is not valid YAML');
     await insertConfiguration(deps.db, {
@@ -183,6 +194,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
 
   if (configHash) await syncVectors(deps, { s, configHash, language, framework, tenant, failedJobs, previousStatus });
 
+  const attribution = configHash ? await attributionOf(deps, s, parsedConfig, log) : null;
   await deps.learner.observeRun({
     tenant,
     language,
@@ -195,9 +207,15 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
     stagesCount,
     failedJobs,
     at: s.finishedAt ? new Date(s.finishedAt) : new Date(),
+    attribution,
   });
   log.info(
-    { status: s.status, previous_status: previousStatus, config_hash: configHash?.slice(0, 12) },
+    {
+      status: s.status,
+      previous_status: previousStatus,
+      config_hash: configHash?.slice(0, 12),
+      attribution: attribution?.class,
+    },
     'run recorded',
   );
   return {
@@ -208,6 +226,68 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
     framework,
     previousStatus,
   };
+}
+
+/**
+ * Failure attribution of a finished pipeline (src/learning/attribution.ts). Issue 11's budget: at most two
+ * GitLab calls on top of reading the configuration — the test report summary and the jobs with their
+ * retried attempts — and only when the pipeline failed or the configuration declares junit reports (or
+ * includes files that may). Otherwise the webhook's jobs suffice: a green pipeline without reports is weak
+ * evidence. Job traces are not read, so "no runner output" is never claimed. A GitLab error other than a
+ * transient one leaves the run without attribution (it then counts as green/red, v1).
+ */
+async function attributionOf(
+  deps: RecordDeps,
+  s: PipelineSnapshot,
+  config: unknown,
+  log: Logger,
+): Promise<Attribution | null> {
+  if (s.status !== 'success' && s.status !== 'failed') return null;
+  const facts = configurationFacts(config);
+  let jobs: JobEvidence[] = s.jobs.map((j, i) => ({
+    id: j.id ?? -1 - i,
+    name: j.name,
+    stage: j.stage,
+    status: j.status,
+    failureReason: j.failure_reason,
+    allowFailure: j.allow_failure,
+    retried: false,
+  }));
+  let testReport = null;
+  let coverage: number | null = null;
+  if (s.status === 'failed' || facts.testJobs.length > 0 || facts.includes) {
+    try {
+      const [summary, all] = await Promise.all([
+        deps.gitlab.pipelineTestReportSummary(s.projectId, s.pipelineId),
+        deps.gitlab.pipelineJobs(s.projectId, s.pipelineId, { includeRetried: true }),
+      ]);
+      testReport = testReportFromGitLab(summary);
+      jobs = all.map((j) => ({
+        id: j.id,
+        name: j.name,
+        stage: j.stage,
+        status: j.status,
+        failureReason: j.failure_reason,
+        allowFailure: j.allow_failure,
+        retried: j.retried === true,
+      }));
+      // GitLab's pipeline coverage is the mean of its jobs' coverage.
+      const covered = all.filter((j) => !j.retried && j.coverage != null).map((j) => j.coverage as number);
+      coverage = covered.length ? covered.reduce((a, b) => a + b, 0) / covered.length : null;
+    } catch (err) {
+      if (err instanceof GitLabError && err.retryable) throw err;
+      log.warn({ err: (err as Error).message }, 'pipeline evidence unavailable; recording the run without attribution');
+      return null;
+    }
+  }
+  return attributePipeline({
+    status: s.status,
+    stages: facts.stages,
+    jobs,
+    testReport,
+    coverage,
+    testJobs: facts.testJobs,
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ArmStats } from './ArmStats.js';
 import type { LearningContext } from './Chooser.js';
+import { thompsonSubset } from './policies.js';
 import type { RewardParts } from './reward.js';
 
 /** One logged choice; enough to re-run any policy on the same arm statistics offline. */
@@ -36,11 +37,16 @@ export interface DecisionRecord {
  *             "duration_cost":0.0087,"value":1.0163},"reward_formula":"v1"}
  *
  * `reward`, `reward_formula` and `pipeline_id` are null until the decision's pipeline finished.
+ * A `v2` reward adds `attribution`, `credit`, `tests_total`, `tests_bonus`, `coverage`, `coverage_bonus`
+ * (reward.ts); a subsampled Thompson decision adds `subset_size` and per-arm `inclusion` (each arm's probability of being in the subset) — fields only,
+ * so readers of `/1` keep working.
  * `kind` is explore, exploit or forced (a user picked the arm; not usable for off-policy evaluation).
  */
 export const DECISION_FORMAT = 'pipeline-learner.decision/1';
 
 export function decisionToJsonLine(d: DecisionRecord): string {
+  // Derived, not stored: the subset plan is a function of the arms and the run counter.
+  const subset = d.policy === 'thompson' && Number(d.policyVersion) >= 3 ? thompsonSubset(d.arms, d.contextRuns) : null;
   return JSON.stringify({
     format: DECISION_FORMAT,
     decision_id: d.id,
@@ -60,7 +66,9 @@ export function decisionToJsonLine(d: DecisionRecord): string {
       duration_s: a.durationS,
       stages_count: a.stagesCount,
       probability: d.probabilities[i],
+      ...(subset ? { inclusion: subset.inclusion[i] } : {}),
     })),
+    ...(subset ? { subset_size: subset.size } : {}),
     chosen: d.chosenHash,
     kind: d.kind,
     propensity: d.propensity,
@@ -73,6 +81,16 @@ export function decisionToJsonLine(d: DecisionRecord): string {
           stages_bonus: d.reward.stagesBonus,
           duration_cost: d.reward.durationCost,
           value: d.reward.reward,
+          ...(d.reward.attribution
+            ? {
+                attribution: d.reward.attribution,
+                credit: d.reward.credit,
+                tests_total: d.reward.testsTotal ?? null,
+                tests_bonus: d.reward.testsBonus,
+                coverage: d.reward.coverage ?? null,
+                coverage_bonus: d.reward.coverageBonus,
+              }
+            : {}),
         }
       : null,
     reward_formula: d.reward?.formulaVersion ?? null,
@@ -116,6 +134,16 @@ export function decisionFromJsonLine(line: string): DecisionRecord {
           durationCost: o.reward.duration_cost,
           reward: o.reward.value,
           formulaVersion: o.reward_formula,
+          ...(o.reward.attribution
+            ? {
+                attribution: o.reward.attribution,
+                credit: o.reward.credit,
+                testsTotal: o.reward.tests_total ?? null,
+                testsBonus: o.reward.tests_bonus,
+                coverage: o.reward.coverage ?? null,
+                coverageBonus: o.reward.coverage_bonus,
+              }
+            : {}),
         }
       : null,
   };

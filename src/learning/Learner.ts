@@ -1,5 +1,6 @@
 import { UserFacingError } from '../errors.js';
 import { type ArmStats, armStats } from './ArmStats.js';
+import type { Attribution } from './attribution.js';
 import { betaInterval } from './betaMath.js';
 import type {
   ArmCandidate,
@@ -28,7 +29,7 @@ import {
   restoreRun,
 } from './posterior.js';
 import { type Rng, randomRng } from './Rng.js';
-import { type RewardParts, rewardParts } from './reward.js';
+import { type RewardParts, rewardParts, rewardPartsV2 } from './reward.js';
 
 export interface ObservedRun {
   tenant: string;
@@ -43,6 +44,8 @@ export interface ObservedRun {
   stagesCount: number | null;
   failedJobs: FailedJob[];
   at: Date | string;
+  /** failure attribution from GitLab's evidence (attribution.ts); absent: green = works, red = broken (v1) */
+  attribution?: Attribution | null;
 }
 
 export type ObserveEffect = 'added' | 'corrected' | 'unchanged' | 'removed' | 'ignored';
@@ -77,6 +80,8 @@ export interface ArmReport {
   lastDurationS: number | null;
   meanDurationS: number | null;
   stagesCount: number | null;
+  /** what the configuration's latest attributed pipeline said ("red: 3 of 412 tests failed — …"); per tenant only */
+  lastEvidence?: string | null;
 }
 
 export interface LearnerDeps {
@@ -281,9 +286,12 @@ export class Learner implements Chooser {
       const success = input.status === 'success';
       const durationS = input.durationS ?? null;
       const stagesCount = input.stagesCount ?? null;
+      const attr = input.attribution ?? null;
+      const attribution = attr?.class ?? null;
       if (
         existing &&
         existing.success === success &&
+        (existing.attribution ?? null) === attribution &&
         existing.hash === hash &&
         existing.durationS === durationS &&
         existing.stagesCount === stagesCount &&
@@ -301,7 +309,7 @@ export class Learner implements Chooser {
         arms.set(existing.hash, removeRun(oldArm, existing, now, opts));
         slot = existing.slot;
         const newArm = arms.get(hash) ?? emptyArm(hash, 'learned');
-        arms.set(hash, restoreRun(newArm, { hash, slot, success, durationS, stagesCount }, now, opts));
+        arms.set(hash, restoreRun(newArm, { hash, slot, success, durationS, stagesCount, attribution }, now, opts));
         await tx.putArms(
           context,
           [...new Set([existing.hash, hash])].map((h) => arms.get(h)!),
@@ -312,7 +320,7 @@ export class Learner implements Chooser {
         const now = await tx.lockContext(context);
         slot = now + 1;
         const arm = (await tx.getArms(context)).find((a) => a.hash === hash) ?? emptyArm(hash, 'learned');
-        await tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount }, opts)]);
+        await tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount, attribution }, opts)]);
         await tx.setContextRuns(context, slot);
         effect = existing ? 'corrected' : 'added';
       }
@@ -327,9 +335,14 @@ export class Learner implements Chooser {
         stagesCount,
         at,
         failedJobs: success ? [] : input.failedJobs,
+        attribution,
+        attributionSummary: attr?.summary ?? null,
+        testsTotal: attr?.testsTotal ?? null,
+        testsFailed: attr?.testsFailed ?? null,
+        coverage: attr?.coverage ?? null,
       };
       await tx.putRun(run);
-      await this.refreshRewards(tx, input.pipelineId, rewardParts(run));
+      await this.refreshRewards(tx, input.pipelineId, run);
       return effect;
     });
   }
@@ -340,8 +353,10 @@ export class Learner implements Chooser {
     if (arm) await tx.putArms(run.context, [removeRun(arm, run, now, this.options)]);
   }
 
-  private async refreshRewards(tx: LearningStore, pipelineId: number, reward: RewardParts | null): Promise<void> {
-    for (const d of await tx.decisionsForPipeline(pipelineId)) await tx.setDecisionReward(d.id, pipelineId, reward);
+  private async refreshRewards(tx: LearningStore, pipelineId: number, run: StoredRun | null): Promise<void> {
+    for (const d of await tx.decisionsForPipeline(pipelineId)) {
+      await tx.setDecisionReward(d.id, pipelineId, run ? rewardFor(run, d.reward) : null);
+    }
   }
 
   /**
@@ -355,7 +370,7 @@ export class Learner implements Chooser {
       // Same lock as observeRun takes for this context, so a run finishing meanwhile is seen or sees us.
       await tx.lockContext(decision.context);
       const run = await tx.getRun(pipelineId);
-      const reward = run ? rewardParts(run) : null;
+      const reward = run ? rewardFor(run, decision.reward) : null;
       await tx.setDecisionReward(decisionId, pipelineId, reward);
       return reward;
     });
@@ -413,6 +428,8 @@ export class Learner implements Chooser {
     const framework = (raw.framework || 'generic').trim().toLowerCase();
     const bans = (await this.store.listBans()).map((b) => b.hash);
     let entries: { arm: ArmEvidence; contextRuns: number }[];
+    // listRuns is in slot order, so the last summary written per hash is the latest
+    const lastEvidence = new Map<string, string>();
     if (raw.tenant === null) {
       const pooled = new Map<string, ArmEvidence>();
       for (const r of await this.store.getArmsForStack(language, framework)) {
@@ -438,8 +455,13 @@ export class Learner implements Chooser {
       entries = [...pooled.values()].map((arm) => ({ arm, contextRuns: 0 }));
     } else {
       const context = normaliseContext({ tenant: raw.tenant, language, framework });
-      const [runs, stored] = await Promise.all([this.store.getContextRuns(context), this.store.getArms(context)]);
+      const [runs, stored, history] = await Promise.all([
+        this.store.getContextRuns(context),
+        this.store.getArms(context),
+        this.store.listRuns(context),
+      ]);
       entries = stored.map((arm) => ({ arm, contextRuns: runs }));
+      for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
     }
     const reports = entries.map(({ arm, contextRuns }) => {
       const stats = armStats(arm, contextRuns, this.options);
@@ -462,6 +484,7 @@ export class Learner implements Chooser {
         lastDurationS: arm.lastDurationS,
         meanDurationS: stats.durationS,
         stagesCount: stats.stagesCount,
+        lastEvidence: lastEvidence.get(arm.hash) ?? null,
       } satisfies ArmReport;
     });
     return reports.sort((a, b) => b.expectedReward - a.expectedReward || b.runs - a.runs);
@@ -528,6 +551,11 @@ export class Learner implements Chooser {
     return rebuilt;
   }
 
+  /** The attribution line of a recorded pipeline, for `/pipeline status`; null when none was recorded. */
+  async runEvidence(pipelineId: number): Promise<string | null> {
+    return (await this.store.getRun(pipelineId))?.attributionSummary ?? null;
+  }
+
   async failureStats(filter: Partial<LearningContext> & { configHash?: string }): Promise<JobFailureStat[]> {
     return this.store.jobFailureStats(filter);
   }
@@ -535,6 +563,15 @@ export class Learner implements Chooser {
   async decisions(filter?: Parameters<LearningStore['listDecisions']>[0]): Promise<DecisionRecord[]> {
     return this.store.listDecisions(filter);
   }
+}
+
+/**
+ * The reward a decision gets from its pipeline: v2 when the run was attributed, v1 for runs without
+ * attribution and for decisions already rewarded under v1 (a retried pipeline keeps its decision's formula).
+ */
+export function rewardFor(run: StoredRun, previous: RewardParts | null): RewardParts | null {
+  if (!run.attribution || previous?.formulaVersion === 'v1') return rewardParts(run);
+  return rewardPartsV2({ ...run, attribution: run.attribution });
 }
 
 function validHash(hash: string): string {

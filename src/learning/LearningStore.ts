@@ -17,6 +17,11 @@ export interface StoredRun extends RunEvidence {
   projectPath: string;
   at: string;
   failedJobs: FailedJob[];
+  /** one line for people from the attribution ("red: 3 of 412 tests failed — the configuration worked") */
+  attributionSummary?: string | null;
+  testsTotal?: number | null;
+  testsFailed?: number | null;
+  coverage?: number | null;
 }
 
 export interface StoredFeedback extends FeedbackEvidence {

@@ -2,7 +2,7 @@ import type { ArmStats } from './ArmStats.js';
 import { betaQuantile, incompleteBeta } from './betaMath.js';
 import type { Rng } from './Rng.js';
 import { durationCost, expectedReward, stagesBonus } from './reward.js';
-import { thompsonPropensities } from './thompsonPropensities.js';
+import { leaderIndex, thompsonPropensities } from './thompsonPropensities.js';
 
 export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1';
 export const POLICY_NAMES: readonly PolicyName[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'];
@@ -88,13 +88,9 @@ export const PRUNE_QUANTILE = 0.05;
 export const PRUNE_FLOOR = 0.001;
 export const PRUNE_FLOOR_TOTAL = 0.01;
 
-/**
- * Thompson sampling's choice probabilities after interval pruning: the kept arms share 1 − floor in
- * proportion to their exact Thompson propensities among themselves; each pruned arm gets the floor.
- */
-export function prunedThompsonProbabilities(arms: readonly ArmStats[]): number[] {
+/** Splits the arms into those interval pruning keeps and those it leaves with the floor. */
+function intervalPrune(arms: readonly ArmStats[]): { kept: number[]; pruned: number[] } {
   const k = arms.length;
-  if (k <= 1) return thompsonPropensities(arms);
   const m = arms.map((a) => 1 + stagesBonus(a.stagesCount));
   const c = arms.map((a) => durationCost(a.durationS));
   // Only an arm whose mean beats the running best lower bound can raise it: skip the others' quantiles.
@@ -111,8 +107,22 @@ export function prunedThompsonProbabilities(arms: readonly ArmStats[]): number[]
     const tail = u <= 0 ? 1 : u >= 1 ? 0 : 1 - incompleteBeta(u, arms[i].alpha, arms[i].beta);
     (tail >= PRUNE_QUANTILE ? kept : pruned).push(i);
   }
+  return { kept, pruned };
+}
+
+/**
+ * Thompson sampling's choice probabilities after interval pruning: the kept arms share 1 − floor in
+ * proportion to their exact Thompson propensities among themselves (subsampled when `contextRuns` is given
+ * and enough arms are kept); each pruned arm gets the floor.
+ */
+export function prunedThompsonProbabilities(arms: readonly ArmStats[], contextRuns?: number): number[] {
+  const k = arms.length;
+  if (k <= 1) return thompsonPropensities(arms);
+  const { kept, pruned } = intervalPrune(arms);
   if (kept.length === 0) return thompsonPropensities(arms);
-  const inner = thompsonPropensities(kept.map((i) => arms[i]));
+  const keptArms = kept.map((i) => arms[i]);
+  const plan = contextRuns === undefined ? null : subsetPlan(keptArms, contextRuns);
+  const inner = thompsonPropensities(keptArms, 512, plan?.inclusion);
   const out = new Array<number>(k).fill(0);
   const floor = pruned.length === 0 ? 0 : Math.min(PRUNE_FLOOR, PRUNE_FLOOR_TOTAL / pruned.length);
   const rest = 1 - floor * pruned.length;
@@ -123,13 +133,73 @@ export function prunedThompsonProbabilities(arms: readonly ArmStats[]): number[]
   return out;
 }
 
+/**
+ * Subsampled Thompson sampling (Bayati et al., 2020): with many candidates, plain Thompson sampling spends
+ * its runs trying every optimistic newcomer. Instead, each choice draws a subset of the candidates and
+ * samples only within it. The subset always holds the leader (highest posterior mean reward; otherwise
+ * the best arm could be chosen at most |subset|/k of the time) and each other candidate independently with
+ * probability q = (m − 1)/(k − 1), m = min(k, max(4, ⌈½·√(runs + 1)⌉)): a uniformly random subset of
+ * expected size m, growing with the context's run count until it is every candidate. Below
+ * SUBSAMPLE_MIN_ARMS candidates the subset is always everything (plain Thompson sampling). Interval pruning
+comes first: subsampling is among the arms it keeps.
+ */
+export const SUBSAMPLE_MIN_ARMS = 12;
+export const SUBSAMPLE_BASE = 4;
+export const SUBSAMPLE_GROWTH = 0.5;
+
+export function subsetSize(k: number, contextRuns: number): number {
+  return Math.min(k, Math.max(SUBSAMPLE_BASE, Math.ceil(SUBSAMPLE_GROWTH * Math.sqrt(Math.max(0, contextRuns) + 1))));
+}
+
+function subsetPlan(arms: readonly ArmStats[], contextRuns: number): { size: number; inclusion: number[] } | null {
+  const k = arms.length;
+  if (k < SUBSAMPLE_MIN_ARMS) return null;
+  const size = subsetSize(k, contextRuns);
+  if (size >= k) return null;
+  const q = (size - 1) / (k - 1);
+  const inclusion = new Array<number>(k).fill(q);
+  inclusion[leaderIndex(arms)] = 1;
+  return { size, inclusion };
+}
+
+/**
+ * Each arm's probability of being in the subset (0 for an arm interval pruning left out: it keeps its
+ * floor probability outside the subset), or null when the subset is every kept arm.
+ */
+export function thompsonSubset(
+  arms: readonly ArmStats[],
+  contextRuns: number,
+): { size: number; inclusion: number[] } | null {
+  const { kept } = intervalPrune(arms);
+  const plan = subsetPlan(
+    kept.map((i) => arms[i]),
+    contextRuns,
+  );
+  if (!plan) return null;
+  const inclusion = new Array<number>(arms.length).fill(0);
+  kept.forEach((i, j) => {
+    inclusion[i] = plan.inclusion[j];
+  });
+  return { size: plan.size, inclusion };
+}
+
+/**
+ * The exact probability of each arm under the whole procedure (pruning floor and subset draw included):
+ * among the kept arms, P(a) = q_a ∫ f_a(s) ∏_{j≠a} (1 − q_j + q_j F_j(s)) ds, integrated like plain
+ * Thompson sampling.
+ */
+export function subsampledThompsonProbabilities(arms: readonly ArmStats[], contextRuns: number): number[] {
+  return prunedThompsonProbabilities(arms, contextRuns);
+}
+
 export const thompson: Policy = {
   name: 'thompson',
-  version: '2',
-  probabilities: (arms) => prunedThompsonProbabilities(arms),
+  version: '3',
+  probabilities: (arms, contextRuns) => subsampledThompsonProbabilities(arms, contextRuns),
   choose(arms, contextRuns, rng) {
-    // Drawing from the exact choice distribution is Thompson sampling, and keeps the logged propensity
-    // equal to the probability the choice was really made with.
+    // Drawing from the exact choice distribution is (subsampled) Thompson sampling — the same distribution
+    // as drawing the subset and then a posterior sample per member — and keeps the logged propensity equal
+    // to the probability the choice was really made with.
     const probabilities = this.probabilities(arms, contextRuns);
     const index = sampleIndex(probabilities, rng);
     return { index, probabilities, kind: exploitIndices(arms).has(index) ? 'exploit' : 'explore' };

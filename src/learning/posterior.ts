@@ -1,3 +1,4 @@
+import { ATTRIBUTION_TABLE, type AttributionClass } from './attribution.js';
 import type { ArmSource } from './Chooser.js';
 import type { LearnerOptions } from './LearnerOptions.js';
 
@@ -84,6 +85,25 @@ export interface RunEvidence {
   success: boolean;
   durationS: number | null;
   stagesCount: number | null;
+  /** how the run was attributed (attribution.ts); absent for runs recorded before attribution: green = works */
+  attribution?: AttributionClass | null;
+}
+
+/**
+ * What a run adds to the posterior: Δα, Δβ from the attribution table. `counts` says whether it is
+ * evidence at all (a run with no evidence changes nothing but the context's clock); `credited` whether
+ * it counts as a success (resets the failure streak), `blamed` whether it extends the streak.
+ */
+export function runDelta(run: Pick<RunEvidence, 'success' | 'attribution'>): {
+  dAlpha: number;
+  dBeta: number;
+  counts: boolean;
+  credited: boolean;
+  blamed: boolean;
+} {
+  const cls = run.attribution ?? (run.success ? 'works' : 'broken');
+  const { dAlpha, dBeta } = ATTRIBUTION_TABLE[cls];
+  return { dAlpha, dBeta, counts: dAlpha + dBeta > 0, credited: dAlpha > 0, blamed: dAlpha === 0 && dBeta > 0 };
 }
 
 /** A failure streak this improbable under the configuration's past success rate means it broke. */
@@ -107,6 +127,9 @@ export function brokenThreshold(arm: ArmEvidence, options: LearnerOptions): numb
 /** Adds a new run recorded at counter `run.slot` (≥ arm.slot). */
 export function addRun(arm: ArmEvidence, run: RunEvidence, options: LearnerOptions): ArmEvidence {
   const next = decayTo(arm, run.slot, options.halfLifeRuns);
+  const d = runDelta(run);
+  // A runner outage is not a run of the configuration: its duration and place in the streak mean nothing.
+  if (!d.counts) return next;
   next.runsTotal += 1;
   if (run.durationS != null) {
     next.durationWeight += 1;
@@ -115,14 +138,14 @@ export function addRun(arm: ArmEvidence, run: RunEvidence, options: LearnerOptio
   }
   if (run.stagesCount != null) next.stagesCount = run.stagesCount;
   next.lastRunSlot = run.slot;
-  if (run.success) {
-    next.successes += 1;
+  next.successes += d.dAlpha;
+  next.failures += d.dBeta;
+  if (d.credited) {
     next.successesTotal += 1;
     next.failureStreak = 0;
     next.brokenAt = null;
     next.brokenRetries = 0;
-  } else {
-    next.failures += 1;
+  } else if (d.blamed) {
     next.failureStreak += 1;
     if (next.failureStreak >= brokenThreshold(next, options)) markBroken(next, run.slot);
   }
@@ -152,16 +175,18 @@ function markBroken(arm: ArmEvidence, slot: number): void {
 export function removeRun(arm: ArmEvidence, run: RunEvidence, now: number, options: LearnerOptions): ArmEvidence {
   const next = decayTo(arm, now, options.halfLifeRuns);
   const w = weightAt(run.slot, next.slot, options.halfLifeRuns);
+  const d = runDelta(run);
+  if (!d.counts) return next;
   next.runsTotal = Math.max(0, next.runsTotal - 1);
   if (run.durationS != null) {
     next.durationWeight = Math.max(0, next.durationWeight - w);
     next.durationSum = Math.max(0, next.durationSum - w * run.durationS);
   }
-  if (run.success) {
-    next.successes = Math.max(0, next.successes - w);
+  next.successes = Math.max(0, next.successes - w * d.dAlpha);
+  next.failures = Math.max(0, next.failures - w * d.dBeta);
+  if (d.credited) {
     next.successesTotal = Math.max(0, next.successesTotal - 1);
-  } else {
-    next.failures = Math.max(0, next.failures - w);
+  } else if (d.blamed) {
     if (next.lastRunSlot === run.slot && next.failureStreak > 0) {
       next.failureStreak -= 1;
       if (next.failureStreak < brokenThreshold(next, options)) next.brokenAt = null;
@@ -177,6 +202,8 @@ export function removeRun(arm: ArmEvidence, run: RunEvidence, now: number, optio
 export function restoreRun(arm: ArmEvidence, run: RunEvidence, now: number, options: LearnerOptions): ArmEvidence {
   const next = decayTo(arm, now, options.halfLifeRuns);
   const w = weightAt(run.slot, next.slot, options.halfLifeRuns);
+  const d = runDelta(run);
+  if (!d.counts) return next;
   const latest = next.lastRunSlot === null || run.slot >= next.lastRunSlot;
   next.runsTotal += 1;
   if (run.durationS != null) {
@@ -186,16 +213,16 @@ export function restoreRun(arm: ArmEvidence, run: RunEvidence, now: number, opti
   }
   if (run.stagesCount != null && latest) next.stagesCount = run.stagesCount;
   if (latest) next.lastRunSlot = run.slot;
-  if (run.success) {
-    next.successes += w;
+  next.successes += w * d.dAlpha;
+  next.failures += w * d.dBeta;
+  if (d.credited) {
     next.successesTotal += 1;
     if (latest) {
       next.failureStreak = 0;
       next.brokenAt = null;
       next.brokenRetries = 0;
     }
-  } else {
-    next.failures += w;
+  } else if (d.blamed) {
     if (latest) {
       next.failureStreak += 1;
       if (next.failureStreak >= brokenThreshold(next, options) && next.brokenAt === null) markBroken(next, run.slot);

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { armStats } from './ArmStats.js';
+import { type ArmStats, armStats } from './ArmStats.js';
+import { type AttributionClass, creditOf } from './attribution.js';
 import { isBrokenOut } from './eligibility.js';
 import { DEFAULT_LEARNER_OPTIONS, type LearnerOptions } from './LearnerOptions.js';
 import { POLICIES, POLICY_NAMES, type PolicyName } from './policies.js';
 import { type ArmEvidence, addRun, emptyArm } from './posterior.js';
 import { createRng, type Rng } from './Rng.js';
-import { expectedReward } from './reward.js';
+import { durationCost, expectedReward, stagesBonus } from './reward.js';
 
 const armSchema = z.object({
   id: z.string().min(1),
@@ -15,6 +16,14 @@ const armSchema = z.object({
   stages_count: z.number().int().min(0).optional(),
   breaks_at: z.number().int().min(0).optional(),
   p_after: z.number().min(0).max(1).optional(),
+  /** tests the configuration runs; 0 = a configuration that runs no test (green is weak evidence) */
+  tests: z.number().int().min(0).optional(),
+  /** when the configuration works, the chance the code's tests fail (red, but the configuration worked) */
+  p_code_failure: z.number().min(0).max(1).default(0),
+  /** the chance the runner loses the job (red, no evidence) */
+  p_runner_failure: z.number().min(0).max(1).default(0),
+  /** when green, the chance a job passed only on retry (flaky) */
+  p_flaky: z.number().min(0).max(1).default(0),
 });
 
 export const scenarioSchema = z.object({
@@ -30,6 +39,8 @@ export const scenarioSchema = z.object({
         language: z.string().min(1),
         framework: z.string().min(1).default('generic'),
         weight: z.number().positive().default(1),
+        /** context rounds [start, end) during which every run is lost to a runner outage */
+        runner_outages: z.array(z.object({ start: z.number().int().min(0), end: z.number().int().min(0) })).default([]),
         arms: z.array(armSchema).min(1),
       }),
     )
@@ -42,13 +53,24 @@ export interface PolicyFigures {
   regret: number;
   success_rate: number;
   recovery_runs: number;
+  /**
+   * rounds of the first context until the best arm's share of the next 100 choices there is ≥ 90 %
+   * (the context's round count when that never happens)
+   */
+  runs_to_best: number;
 }
+
+export type RewardMode = 'v1' | 'v2';
 
 export interface SimulationResult {
   rounds: number;
   repetitions: number;
+  /** v2: the learner sees the failure attribution; v1: only green or red */
+  reward: RewardMode;
   policies: Record<PolicyName, PolicyFigures>;
   oracle_success_rate: number;
+  /** share of each attribution class among Thompson sampling's runs */
+  outcomes: Record<AttributionClass, number>;
 }
 
 export function parseScenario(input: unknown): Scenario {
@@ -61,8 +83,36 @@ function pAt(arm: ScenarioArm, t: number): number {
   return arm.breaks_at !== undefined && t >= arm.breaks_at ? (arm.p_after ?? 0) : arm.p_success;
 }
 
+/**
+ * What a run of the arm is worth to the user: the chance the configuration works times the credit its
+ * green runs earn (½ without tests, ¾ after a retry), in reward v2's terms. With none of the new fields
+ * it is v1's expected reward, so old scenarios keep their figures.
+ */
 function armReward(arm: ScenarioArm, t: number): number {
-  return expectedReward(pAt(arm, t), arm.duration_s, arm.stages_count ?? null);
+  const green = arm.tests === 0 ? 0.5 : 1 - 0.25 * arm.p_flaky;
+  return expectedReward(pAt(arm, t) * green, arm.duration_s, arm.stages_count ?? null);
+}
+
+export interface SimulatedOutcome {
+  green: boolean;
+  attribution: AttributionClass;
+}
+
+/**
+ * One pipeline of the arm at context round t. Random draws happen only for the features the arm has, so a
+ * scenario without the new fields consumes the same random numbers as before.
+ */
+export function simulateOutcome(arm: ScenarioArm, t: number, outage: boolean, rng: Rng): SimulatedOutcome {
+  if (outage || (arm.p_runner_failure > 0 && rng.next() < arm.p_runner_failure)) {
+    return { green: false, attribution: 'no_evidence' };
+  }
+  if (!(rng.next() < pAt(arm, t))) return { green: false, attribution: 'broken' };
+  if (arm.tests !== 0 && arm.p_code_failure > 0 && rng.next() < arm.p_code_failure) {
+    return { green: false, attribution: 'works' };
+  }
+  if (arm.tests === 0) return { green: true, attribution: 'weak' };
+  if (arm.p_flaky > 0 && rng.next() < arm.p_flaky) return { green: true, attribution: 'flaky' };
+  return { green: true, attribution: 'works' };
 }
 
 function pickContext(weights: number[], total: number, rng: Rng): number {
@@ -74,12 +124,24 @@ function pickContext(weights: number[], total: number, rng: Rng): number {
   return weights.length - 1;
 }
 
+/** One logged choice of a simulated run, with the true expected reward of every eligible arm. */
+export interface SimulatedDecision {
+  arms: ArmStats[];
+  contextRuns: number;
+  probabilities: number[];
+  chosen: number;
+  reward: number;
+  truth: number[];
+}
+
 function runOnce(
   scenario: Scenario,
   policyName: PolicyName,
   seed: number,
   options: LearnerOptions,
-): PolicyFigures & { oracle: number } {
+  mode: RewardMode,
+  onDecision?: (d: SimulatedDecision) => void,
+): PolicyFigures & { oracle: number; outcomes: Record<AttributionClass, number> } {
   const policy = POLICIES[policyName];
   const envRng = createRng(seed);
   const rng = createRng((seed ^ (0x5bd1e995 * (POLICY_NAMES.indexOf(policyName) + 1))) >>> 0);
@@ -90,6 +152,15 @@ function runOnce(
     runs: 0,
     arms: c.arms.map((a) => emptyArm(a.id, a.source)) as ArmEvidence[],
   }));
+  const outcomes: Record<AttributionClass, number> = {
+    works: 0,
+    broken: 0,
+    no_evidence: 0,
+    weak: 0,
+    partial: 0,
+    flaky: 0,
+  };
+  const firstContextBest: boolean[] = [];
   let regret = 0;
   let successes = 0;
   let recovery = 0;
@@ -114,24 +185,80 @@ function runOnce(
         bestP = pAt(a, t);
       }
     }
-    regret += best - armReward(arm, t);
+    const value = armReward(arm, t);
+    regret += best - value;
     oracle += bestP;
+    if (ci === 0) firstContextBest.push(value >= best - 1e-12);
     if (arm.breaks_at !== undefined && t >= arm.breaks_at) recovery += 1;
-    const success = rng.next() < pAt(arm, t);
-    if (success) successes += 1;
+    const outage = ctx.runner_outages.some((o) => t >= o.start && t < o.end);
+    const outcome = simulateOutcome(arm, t, outage, rng);
+    outcomes[outcome.attribution] += 1;
+    if (outcome.green) successes += 1;
+    if (onDecision) {
+      const credit = outcome.attribution === 'no_evidence' ? null : creditOf(outcome.attribution)!;
+      if (credit !== null) {
+        onDecision({
+          arms: stats,
+          contextRuns: st.runs,
+          probabilities: choice.probabilities,
+          chosen: choice.index,
+          reward: credit * (1 + stagesBonus(arm.stages_count ?? null)) - durationCost(arm.duration_s),
+          truth: eligible.map((i) => armReward(ctx.arms[i], t)),
+        });
+      }
+    }
     st.runs += 1;
     st.arms[chosen] = addRun(
       st.arms[chosen],
-      { hash: arm.id, slot: st.runs, success, durationS: arm.duration_s, stagesCount: arm.stages_count ?? null },
+      {
+        hash: arm.id,
+        slot: st.runs,
+        success: outcome.green,
+        durationS: arm.duration_s,
+        stagesCount: arm.stages_count ?? null,
+        attribution: mode === 'v2' ? outcome.attribution : null,
+      },
       options,
     );
   }
+  const n = scenario.rounds;
+  for (const k of Object.keys(outcomes) as AttributionClass[]) outcomes[k] /= n;
   return {
     regret,
-    success_rate: successes / scenario.rounds,
+    success_rate: successes / n,
     recovery_runs: recovery,
-    oracle: oracle / scenario.rounds,
+    runs_to_best: runsToBest(firstContextBest),
+    oracle: oracle / n,
+    outcomes,
   };
+}
+
+/** First index from which the best arm holds ≥ 90 % of the next 100 choices (the length when never). */
+export function runsToBest(isBest: readonly boolean[], window = 100, share = 0.9): number {
+  if (isBest.length < window) return isBest.length;
+  let inWindow = 0;
+  for (let i = 0; i < window; i++) if (isBest[i]) inWindow++;
+  for (let start = 0; start + window <= isBest.length; start++) {
+    if (inWindow >= share * window) return start;
+    if (start + window < isBest.length) inWindow += (isBest[start + window] ? 1 : 0) - (isBest[start] ? 1 : 0);
+  }
+  return isBest.length;
+}
+
+/**
+ * Logs every decision of `policyName` on one repetition of the scenario (decisions whose pipeline carried
+ * no evidence are left out, as the learner leaves them unrewarded); for offline-evaluation checks.
+ */
+export function logDecisions(
+  scenario: Scenario,
+  policyName: PolicyName,
+  seed: number,
+  options: LearnerOptions = DEFAULT_LEARNER_OPTIONS,
+  mode: RewardMode = 'v2',
+): SimulatedDecision[] {
+  const out: SimulatedDecision[] = [];
+  runOnce(scenario, policyName, seed, options, mode, (d) => out.push(d));
+  return out;
 }
 
 /**
@@ -139,31 +266,51 @@ function runOnce(
  * reward formula of reward.ts; recovery_runs counts choices of an arm after its `breaks_at`. Every policy
  * sees the same context sequence; repetitions use derived seeds and the figures are their means.
  */
-export function simulate(scenario: Scenario, options: LearnerOptions = DEFAULT_LEARNER_OPTIONS): SimulationResult {
+export function simulate(
+  scenario: Scenario,
+  options: LearnerOptions = DEFAULT_LEARNER_OPTIONS,
+  mode: RewardMode = 'v2',
+): SimulationResult {
   const policies = {} as Record<PolicyName, PolicyFigures>;
   let oracle = 0;
+  const outcomes: Record<AttributionClass, number> = {
+    works: 0,
+    broken: 0,
+    no_evidence: 0,
+    weak: 0,
+    partial: 0,
+    flaky: 0,
+  };
+  const n = scenario.repetitions;
   for (const name of POLICY_NAMES) {
-    const sum = { regret: 0, success_rate: 0, recovery_runs: 0 };
-    for (let rep = 0; rep < scenario.repetitions; rep++) {
+    const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
+    for (let rep = 0; rep < n; rep++) {
       const seed = (scenario.seed + rep * 7919) >>> 0;
-      const r = runOnce(scenario, name, seed, options);
+      const r = runOnce(scenario, name, seed, options, mode);
       sum.regret += r.regret;
       sum.success_rate += r.success_rate;
       sum.recovery_runs += r.recovery_runs;
-      if (name === 'thompson') oracle += r.oracle;
+      sum.runs_to_best += r.runs_to_best;
+      if (name === 'thompson') {
+        oracle += r.oracle;
+        for (const k of Object.keys(outcomes) as AttributionClass[]) outcomes[k] += r.outcomes[k] / n;
+      }
     }
-    const n = scenario.repetitions;
     policies[name] = {
       regret: round(sum.regret / n),
       success_rate: round(sum.success_rate / n),
       recovery_runs: round(sum.recovery_runs / n),
+      runs_to_best: round(sum.runs_to_best / n),
     };
   }
+  for (const k of Object.keys(outcomes) as AttributionClass[]) outcomes[k] = round(outcomes[k]);
   return {
     rounds: scenario.rounds,
-    repetitions: scenario.repetitions,
+    repetitions: n,
+    reward: mode,
     policies,
-    oracle_success_rate: round(oracle / scenario.repetitions),
+    oracle_success_rate: round(oracle / n),
+    outcomes,
   };
 }
 

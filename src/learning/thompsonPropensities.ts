@@ -19,7 +19,11 @@ export const POINTS_PER_SD = 6;
  * grid's lower end (incomplete beta) and accumulated from the density above it, then rescaled to end at 1.
  * The vector is normalised to sum to 1. Cost O(kept arms × grid), no random draws.
  */
-export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512): number[] {
+export function thompsonPropensities(
+  arms: readonly ArmStats[],
+  gridPoints = 512,
+  inclusion?: readonly number[],
+): number[] {
   const k = arms.length;
   const out = new Array<number>(k).fill(0);
   if (k === 0) return out;
@@ -29,15 +33,8 @@ export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512
   }
   const m = arms.map((a) => 1 + stagesBonus(a.stagesCount));
   const c = arms.map((a) => durationCost(a.durationS));
-  let leader = 0;
-  let bestMean = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < k; i++) {
-    const mean = (arms[i].alpha / (arms[i].alpha + arms[i].beta)) * m[i] - c[i];
-    if (mean > bestMean) {
-      bestMean = mean;
-      leader = i;
-    }
-  }
+  const leader = leaderIndex(arms);
+  const q = (j: number) => (inclusion ? inclusion[j] : 1);
   const lo = betaQuantile(PRUNE_EPSILON, arms[leader].alpha, arms[leader].beta) * m[leader] - c[leader];
   const kept: number[] = [];
   let hi = Number.NEGATIVE_INFINITY;
@@ -59,7 +56,7 @@ export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512
   const members: number[][] = [];
   let sdMin = Number.POSITIVE_INFINITY;
   for (const j of kept) {
-    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}`;
+    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}|${q(j)}`;
     let gi = groupOf.get(key);
     if (gi === undefined) {
       gi = shapes.length;
@@ -106,13 +103,23 @@ export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512
       prevU = u;
     }
     const fix = acc > 0 ? (1 - f0) / acc : 0;
+    // With subsampling, the product below runs over G_j = 1 − q_j + q_j·F_j (see there).
+    const qj = q(j);
     for (let t = 0; t < g; t++) {
       const f = acc > 0 ? f0 + cdf[base + t] * fix : t === g - 1 ? 1 : f0;
       cdf[base + t] = f;
-      logCdf[base + t] = f > 0 ? Math.log(f) : 0;
+      const gv = qj >= 1 ? f : 1 - qj + qj * f;
+      logCdf[base + t] = gv > 0 ? Math.log(gv) : 0;
     }
   }
-  // Σ_j log F_j at each grid point over all kept arms, with zeros counted apart so that the
+  // An arm in the subset with probability q_j is "below s or absent" with probability G_j = 1 − q_j + q_j·F_j
+  // (independent inclusions), so the same product formula integrates the subsampled procedure exactly.
+  const below = (r: number, t: number) => {
+    const f = cdf[r * g + t];
+    const qr = q(shapes[r]);
+    return qr >= 1 ? f : 1 - qr + qr * f;
+  };
+  // Σ_j log G_j at each grid point over all kept arms, with zeros counted apart so that the
   // "every other arm is below s" products stay exact.
   const logSum = new Float64Array(g);
   const zeros = new Int32Array(g);
@@ -120,7 +127,7 @@ export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512
     const base = r * g;
     const count = members[r].length;
     for (let t = 0; t < g; t++) {
-      if (cdf[base + t] > 0) logSum[t] += count * logCdf[base + t];
+      if (below(r, t) > 0) logSum[t] += count * logCdf[base + t];
       else zeros[t] += count;
     }
   }
@@ -131,11 +138,13 @@ export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512
     let prevOthers = 0;
     for (let t = 0; t < g; t++) {
       const f = cdf[base + t];
-      const z = zeros[t] - (f > 0 ? 0 : 1);
+      const own = below(r, t);
+      const z = zeros[t] - (own > 0 ? 0 : 1);
       const others = z > 0 ? 0 : Math.exp(logSum[t] - logCdf[base + t]);
       if (t > 0) p += (f - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
       prevOthers = others;
     }
+    p *= q(shapes[r]);
     for (const j of members[r]) {
       out[j] = p;
       total += p;
@@ -148,4 +157,19 @@ export function thompsonPropensities(arms: readonly ArmStats[], gridPoints = 512
   }
   for (let i = 0; i < k; i++) out[i] /= total;
   return out;
+}
+
+/** The arm with the highest posterior mean reward (first on ties): Thompson pruning's and subsampling's anchor. */
+export function leaderIndex(arms: readonly ArmStats[]): number {
+  let leader = 0;
+  let bestMean = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < arms.length; i++) {
+    const a = arms[i];
+    const mean = (a.alpha / (a.alpha + a.beta)) * (1 + stagesBonus(a.stagesCount)) - durationCost(a.durationS);
+    if (mean > bestMean) {
+      bestMean = mean;
+      leader = i;
+    }
+  }
+  return leader;
 }

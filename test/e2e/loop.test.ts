@@ -15,7 +15,7 @@ import type { Store } from '../../src/db/openDatabase.js';
 import { createGitLab } from '../../src/gitlab/GitbeakerGitLab.js';
 import { decisionToJsonLine } from '../../src/learning/DecisionRecord.js';
 import { Learner } from '../../src/learning/Learner.js';
-import { REWARD_FORMULA_VERSION } from '../../src/learning/reward.js';
+import { REWARD_FORMULA_V2 } from '../../src/learning/reward.js';
 import { createLogger } from '../../src/log.js';
 import { type Service, startOnStore } from '../../src/main.js';
 import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
@@ -264,13 +264,20 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     // the decision's reward is attached: the log joins to the pipeline run
     const rewarded = (await learner.decisions({ tenant: 'acme' })).find((d) => d.id === decisionId)!;
     expect(rewarded.pipelineId).toBe(pipeline.id);
-    expect(rewarded.reward).toMatchObject({ success: 1, formulaVersion: REWARD_FORMULA_VERSION });
+    // The node configuration declares no junit report, so nothing shows a test ran: weak evidence (issue 11).
+    expect(rewarded.reward).toMatchObject({ success: 1, formulaVersion: REWARD_FORMULA_V2, attribution: 'weak' });
     const line = JSON.parse(decisionToJsonLine(rewarded));
     expect(line.pipeline_id).toBe(pipeline.id);
-    // reward formula v1 (src/learning/reward.ts): 1 · (1 + 0.05 · 3/10) − 0.1 · 240/3600 for 3 passed jobs in 240 s
-    expect(line.reward).toMatchObject({ success: 1, duration_s: 240, stages_count: 3 });
-    expect(line.reward.value).toBeCloseTo(1 + 0.05 * 0.3 - (0.1 * 240) / 3600, 6);
-    expect(line.reward_formula).toBe(REWARD_FORMULA_VERSION);
+    // reward formula v2 (src/learning/reward.ts): ½ · (1 + 0.05 · 3/10) − 0.1 · 240/3600 for 3 passed jobs in 240 s
+    expect(line.reward).toMatchObject({
+      success: 1,
+      duration_s: 240,
+      stages_count: 3,
+      attribution: 'weak',
+      credit: 0.5,
+    });
+    expect(line.reward.value).toBeCloseTo(0.5 * (1 + 0.05 * 0.3) - (0.1 * 240) / 3600, 6);
+    expect(line.reward_formula).toBe(REWARD_FORMULA_V2);
 
     // the outcome note is in the proposal's thread
     const outcome = repliesIn(s, gen.note.discussionId).at(-1)!;
@@ -320,7 +327,8 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     expect(proposal2.body).toContain('### Proposal 2: node / express');
     const decision2 = (await learner.decisions({ tenant: 'acme' })).find((d) => d.id === decisionIdOf(proposal2.body));
     expect(decision2).toBeDefined();
-    expect(decision2!.arms).toContainEqual(expect.objectContaining({ source: 'learned', hash, successes: 1 }));
+    // one weak run (green, no test report): Δα = Δβ = 0.25 on the posterior (docs/learning-attribution.md)
+    expect(decision2!.arms).toContainEqual(expect.objectContaining({ source: 'learned', hash, successes: 0.25 }));
     expect(proposal2.body).toContain(
       `**Source:** learned from this GitLab (learned from acme/shop/api pipeline ${pipeline.id})`,
     );
@@ -377,7 +385,10 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     expect(arm).toMatchObject({ runs: 1, successes: 0 });
     const decision = (await learner.decisions({ tenant: 'globex' })).find((d) => d.id === decisionIdOf(proposal.body))!;
     expect(decision.pipelineId).toBe(pipeline.id);
-    expect(decision.reward).toMatchObject({ success: 0, formulaVersion: REWARD_FORMULA_VERSION });
+    // red test job without a test report: partial evidence, no credit (issue 11)
+    expect(decision.reward).toMatchObject({ success: 0, formulaVersion: REWARD_FORMULA_V2, attribution: 'partial' });
+    expect(decision.reward?.credit).toBe(0);
+    expect(decision.reward?.reward).toBeLessThanOrEqual(0);
 
     const rollback = await comment(s, '/pipeline rollback');
     const restored = s.project.history(s.branch)[0]!;
@@ -386,6 +397,83 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     expect(restored.authorName).toBe(config.bot.commitAuthorName);
     expect(s.project.file('.gitlab-ci.yml', restored.id)).toBe(GO_PREVIOUS_CI);
     expect(repliesIn(s, rollback.note.discussionId).at(-1)?.body).toContain('Rolled back proposal 1');
+  });
+
+  it('credits the configuration when the code’s tests fail: webhook → attribution → reward v2 → next choice', async (t) => {
+    if (!store) return t.skip();
+    const s = setupProject('initech/api/svc', GO_FILES);
+    const gen = await comment(s, '/pipeline generate');
+    const proposal = repliesIn(s, gen.note.discussionId)[0]!;
+    await comment(s, '/pipeline approve 1');
+    const head = s.project.history(s.branch)[0]!;
+    const hash = sha256(s.project.file('.gitlab-ci.yml', head.id)!);
+    const testRequestsBefore = fake.count({ method: 'GET', path: /test_report_summary$/ });
+
+    // the suite ran: 3 of 412 tests failed (a developer broke them); the test job was retried once
+    const { pipeline } = s.project.addPipeline({
+      sha: head.id,
+      ref: s.branch,
+      status: 'failed',
+      duration: 600,
+      jobs: [
+        { name: 'build', stage: 'build', status: 'success' },
+        { name: 'unit-tests', stage: 'test', status: 'failed', failure_reason: 'runner_system_failure', retried: true },
+        { name: 'unit-tests', stage: 'test', status: 'failed', tests: { success: 409, failed: 3 }, coverage: 71.5 },
+      ],
+    });
+    expect((await deliver(pipelineHook(fake, pipeline.id))).status).toBe(202);
+    await settle();
+    // the pinned budget: one test report summary read for this finished pipeline
+    expect(fake.count({ method: 'GET', path: /test_report_summary$/ })).toBe(testRequestsBefore + 1);
+
+    const stored = await db()
+      .selectFrom('learning_runs')
+      .select(['attribution', 'attribution_summary', 'tests_total', 'tests_failed', 'coverage'])
+      .where('pipeline_id', '=', pipeline.id)
+      .executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({
+      attribution: 'works',
+      attribution_summary: 'red: 3 of 412 tests failed — the configuration worked',
+      tests_total: 412,
+      tests_failed: 3,
+    });
+    expect(Number(stored.coverage)).toBeCloseTo(71.5, 6);
+
+    const decision = (await learner.decisions({ tenant: 'initech' })).find(
+      (d) => d.id === decisionIdOf(proposal.body),
+    )!;
+    expect(decision.reward).toMatchObject({
+      success: 0,
+      formulaVersion: REWARD_FORMULA_V2,
+      attribution: 'works',
+      credit: 1,
+      testsTotal: 412,
+    });
+    expect(decision.reward!.reward).toBeGreaterThan(1);
+
+    // the arm is credited (v1 would have counted a failure) and the next choice sees it
+    const arm = (await learner.arms({ tenant: 'initech', language: 'go', framework: decision.context.framework })).find(
+      (a) => a.hash === hash,
+    )!;
+    expect(arm).toMatchObject({ runs: 1, successes: 1 });
+    expect(arm.mean).toBeCloseTo(3 / 4, 9);
+    const next = await learner.choose(decision.context, [
+      { hash, source: 'template', config: '', label: 'the one that ran' },
+      { hash: 'f'.repeat(64), source: 'template', config: '', label: 'untried' },
+    ]);
+    const seen = (await learner.decisions({ tenant: 'initech' })).find((d) => d.id === next.decisionId)!;
+    const stats = seen.arms.find((a) => a.hash === hash)!;
+    expect(stats.alpha - stats.beta).toBeCloseTo(2, 6);
+
+    // people see the same reading in the MR
+    const status = await comment(s, '/pipeline status');
+    expect(repliesIn(s, status.note.discussionId).at(-1)?.body).toContain(
+      'The learner reads it as: red: 3 of 412 tests failed — the configuration worked.',
+    );
+    const statsReply = await comment(s, '/pipeline stats');
+    expect(repliesIn(s, statsReply.note.discussionId).at(-1)?.body).toContain(
+      `\`${hash.slice(0, 12)}\`: red: 3 of 412 tests failed — the configuration worked`,
+    );
   });
 
   it('generates over REST with the API token (the shape of `generate --json`)', async (t) => {

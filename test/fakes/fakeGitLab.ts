@@ -111,6 +111,9 @@ export interface FakeJob {
   retried: boolean;
   userId: number | null;
   pipelineId: number;
+  /** the job's junit report, as counted in the pipeline's test report summary */
+  tests: { success: number; failed: number; skipped: number; error: number } | null;
+  coverage: number | null;
 }
 
 export interface FakePipeline {
@@ -141,6 +144,9 @@ export interface JobSpec {
   queued_duration?: number | null;
   retried?: boolean;
   userId?: number | null;
+  /** a junit report for this job: it appears as a suite (named after the job) in test_report_summary */
+  tests?: { success: number; failed: number; skipped?: number; error?: number } | null;
+  coverage?: number | null;
 }
 
 export interface RecordedRequest {
@@ -504,6 +510,8 @@ export class FakeGitLabState {
       retried: spec.retried ?? false,
       userId: spec.userId ?? pipeline.userId,
       pipelineId: pipeline.id,
+      tests: spec.tests ? { skipped: 0, error: 0, ...spec.tests } : null,
+      coverage: spec.coverage ?? null,
     };
     this.jobs.set(job.id, job);
     return job;
@@ -729,7 +737,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       status: j.status,
       ref: p.ref,
       tag: false,
-      coverage: null,
+      coverage: j.coverage,
       allow_failure: j.allow_failure,
       when: j.when,
       failure_reason: j.status === 'failed' ? (j.failure_reason ?? 'script_failure') : undefined,
@@ -1026,6 +1034,41 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     return paginate(ctx, list);
   });
   route('GET', 'projects/:id/pipelines/:pipeline_id', (ctx) => json(200, pipelineJson(pipelineOf(ctx))));
+  // Shape of GitLab's Pipelines API docs: totals plus one suite per job with a junit report (latest attempts).
+  route('GET', 'projects/:id/pipelines/:pipeline_id/test_report_summary', (ctx) => {
+    const pipeline = pipelineOf(ctx);
+    const suites = [...state.jobs.values()]
+      .filter((j) => j.pipelineId === pipeline.id && !j.retried && j.tests)
+      .sort((a, b) => a.id - b.id)
+      .map((j) => {
+        const t = j.tests!;
+        return {
+          name: j.name,
+          total_time: j.duration ?? 0,
+          total_count: t.success + t.failed + t.skipped + t.error,
+          success_count: t.success,
+          failed_count: t.failed,
+          skipped_count: t.skipped,
+          error_count: t.error,
+          build_ids: [j.id],
+          suite_error: null,
+        };
+      });
+    const sum = (k: 'total_count' | 'success_count' | 'failed_count' | 'skipped_count' | 'error_count') =>
+      suites.reduce((n, x) => n + x[k], 0);
+    return json(200, {
+      total: {
+        time: suites.reduce((n, x) => n + x.total_time, 0),
+        count: sum('total_count'),
+        success: sum('success_count'),
+        failed: sum('failed_count'),
+        skipped: sum('skipped_count'),
+        error: sum('error_count'),
+        suite_error: null,
+      },
+      test_suites: suites,
+    });
+  });
   route('GET', 'projects/:id/pipelines/:pipeline_id/jobs', (ctx) => {
     const pipeline = pipelineOf(ctx);
     const includeRetried = ctx.query.get('include_retried') === 'true';

@@ -109,6 +109,44 @@ describe('reads', () => {
     expect(await api.branchHead(42, 'feature/none')).toBeNull();
   });
 
+  it('pipelineJobs with retried attempts, and the test report summary (issue 11 evidence)', async () => {
+    const { pipeline } = project.addPipeline({
+      sha: mainSha,
+      status: 'failed',
+      jobs: [
+        { name: 'build', stage: 'build', status: 'success' },
+        { name: 'unit', stage: 'test', status: 'failed', retried: true, failure_reason: 'runner_system_failure' },
+        { name: 'unit', stage: 'test', status: 'failed', tests: { success: 409, failed: 3 }, coverage: 71.5 },
+      ],
+    });
+    const jobs = await api.pipelineJobs(42, pipeline.id, { includeRetried: true });
+    expect(
+      jobs
+        .filter((j) => j.name === 'unit')
+        .map((j) => j.retried)
+        .sort(),
+    ).toEqual([false, true]);
+    expect(jobs.find((j) => j.name === 'unit' && !j.retried)!.coverage).toBe(71.5);
+    const unitId = jobs.find((j) => j.name === 'unit' && !j.retried)!.id;
+    const body = await api.pipelineTestReportSummary('acme/platform/web app', pipeline.id);
+    expect(body).toMatchObject({
+      total: { count: 412, success: 409, failed: 3, skipped: 0, error: 0, suite_error: null },
+      test_suites: [
+        {
+          name: 'unit',
+          total_count: 412,
+          success_count: 409,
+          failed_count: 3,
+          skipped_count: 0,
+          error_count: 0,
+          build_ids: [unitId],
+          suite_error: null,
+        },
+      ],
+    });
+    expect(gl.count({ method: 'GET', path: `/pipelines/${pipeline.id}/test_report_summary` })).toBe(1);
+  });
+
   it('pipeline, and pipelineJobs across offset pages without retried jobs', async () => {
     const { pipeline } = project.addPipeline({
       sha: mainSha,

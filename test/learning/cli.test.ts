@@ -56,8 +56,11 @@ describe('pipeline-learner simulate', () => {
         regret: expect.any(Number),
         success_rate: expect.any(Number),
         recovery_runs: expect.any(Number),
+        runs_to_best: expect.any(Number),
       });
     }
+    expect(j.reward).toBe('v2');
+    expect(j.outcomes).toMatchObject({ works: expect.any(Number), broken: expect.any(Number) });
     expect(j.oracle_success_rate).toBeCloseTo((100 * 0.9 + 200 * 0.7) / 300, 3);
     const text = await cli(['simulate', '--scenario', '-'], JSON.stringify(scenario));
     expect(text.code).toBe(0);

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { type DecisionRecord, decisionFromJsonLine, decisionToJsonLine } from '../../src/learning/DecisionRecord.js';
+import { offlineCoverage, trueValue } from '../../src/learning/offlineCoverage.js';
 import { evaluateOffline } from '../../src/learning/offlineEvaluation.js';
 import { POLICIES } from '../../src/learning/policies.js';
 import { createRng } from '../../src/learning/Rng.js';
 import { rewardParts } from '../../src/learning/reward.js';
+import { logDecisions, parseScenario } from '../../src/learning/simulate.js';
 
 const arms: ArmStats[] = [
   {
@@ -86,5 +88,57 @@ describe('offline evaluation', () => {
     });
     const back = decisionFromJsonLine(line);
     expect(back).toEqual(d);
+  });
+  it('reports the effective sample size and warns when the logged propensities are too small', () => {
+    const logged = log(400, 3);
+    const healthy = evaluateOffline(logged, POLICIES.greedy, { bootstrap: 50 });
+    // uniform logging, deterministic target on arm a: w ∈ {0, 2}, so ESS = (2m)²/(4m) = m, the choices of a
+    const m = logged.filter((d) => d.chosenHash === arms[0].hash).length;
+    expect(healthy.effectiveSampleSize).toBeCloseTo(m, 9);
+    expect(healthy.warnings).toEqual([]);
+    // the same decisions, a few of them logged with a tiny propensity for the arm the target picks
+    const skewed = log(400, 3).map((d, i) => {
+      if (d.chosenHash !== arms[0].hash || i % 10 !== 0) return d;
+      return { ...d, probabilities: [0.002, 0.998], propensity: 0.002 };
+    });
+    const r = evaluateOffline(skewed, POLICIES.greedy, { bootstrap: 50 });
+    expect(r.effectiveSampleSize).toBeLessThan(healthy.effectiveSampleSize);
+    expect(r.minPropensity).toBe(0.002);
+    expect(r.warnings.join()).toMatch(/effective sample size/);
+  });
+});
+
+describe('offline evaluation against a known truth (simulation)', () => {
+  const scenario = parseScenario({
+    seed: 11,
+    rounds: 200,
+    contexts: [
+      {
+        language: 'go',
+        arms: [
+          { id: 'good', source: 'template', p_success: 0.85, duration_s: 400, tests: 120, p_code_failure: 0.2 },
+          { id: 'fast', source: 'default', p_success: 0.75, duration_s: 150, tests: 40 },
+          { id: 'no-tests', source: 'default', p_success: 0.95, duration_s: 100, tests: 0 },
+        ],
+      },
+    ],
+  });
+
+  it('the true value is Σₐ π(a|x)·μ(a|x) averaged over the logged contexts', () => {
+    const logged = logDecisions(scenario, 'thompson', 1);
+    expect(logged.length).toBe(200);
+    const manual =
+      logged.reduce((s, d) => {
+        const pi = POLICIES.greedy.probabilities(d.arms, d.contextRuns);
+        return s + pi.reduce((t, p, a) => t + p * d.truth[a], 0);
+      }, 0) / logged.length;
+    expect(trueValue(logged, 'greedy')).toBeCloseTo(manual, 12);
+  });
+
+  it('IPS and SNIPS intervals hold the true value in most replications', () => {
+    const r = offlineCoverage(scenario, { logging: 'thompson', target: 'greedy', replications: 20, bootstrap: 300 });
+    expect(r.ips.coverage).toBeGreaterThanOrEqual(0.8);
+    expect(r.snips.coverage).toBeGreaterThanOrEqual(0.8);
+    expect(Math.abs(r.snips.bias)).toBeLessThan(0.05);
   });
 });

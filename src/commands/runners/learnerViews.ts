@@ -30,6 +30,16 @@ function armLine(a: ArmView): string {
   return `| ${inlineCode(a.hash.slice(0, 12))} | ${a.label.replace(/\|/g, '/')} | ${a.source} | ${runs} | ${percent(a.mean)} | ${percent(a.low)}–${percent(a.high)} |`;
 }
 
+/** The latest pipeline's attribution per configuration, when the learner recorded one. */
+function evidenceLines(arms: ArmView[]): string[] {
+  const lines = arms
+    .filter((a) => a.lastEvidence)
+    .map((a) => `- ${inlineCode(a.hash.slice(0, 12))}: ${a.lastEvidence}`);
+  return lines.length
+    ? ['', '**Latest pipeline evidence:**', foldIfLong(`${lines.length} configurations`, lines.join('\n'))]
+    : [];
+}
+
 const HEADER = ['| Configuration | What | Source | Runs | Success | 90% interval |', '|---|---|---|---|---|---|'];
 
 export const runStats: Runner = async (ctx, deps) => {
@@ -46,6 +56,7 @@ export const runStats: Runner = async (ctx, deps) => {
       `What the learner knows for ${stack} in ${inlineCode(context.tenant)}: ${arms.length} configuration${arms.length === 1 ? '' : 's'}, ${Math.round(runs)} run${Math.round(runs) === 1 ? '' : 's'} in all.`,
       '',
       foldIfLong(`${arms.length} configurations`, [...HEADER, ...arms.map(armLine)].join('\n')),
+      ...evidenceLines(arms),
       '',
       'Runs are discounted over time, so recent pipelines weigh more.',
     ].join('\n'),
@@ -67,6 +78,7 @@ export const runBest: Runner = async (ctx, deps) => {
       `The best configuration for ${stack} so far is ${inlineCode(best.hash.slice(0, 12))} (${best.label}, ${best.source}): ${percent(best.mean)} success (90% interval ${percent(best.low)}–${percent(best.high)}) over ${Math.round(best.runs * 10) / 10} runs.`,
       '',
       [...HEADER, armLine(best)].join('\n'),
+      ...evidenceLines([best]),
       '',
       `Next: ${inlineCode('/pipeline generate')} proposes it when it is still the best bet.`,
     ].join('\n'),

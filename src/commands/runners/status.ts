@@ -137,5 +137,10 @@ export function renderStatus(r: StatusReport): string {
 
 export const runStatus: Runner = async (ctx, deps) => {
   const report = await pipelineStatusReport(deps.gitlab, [ctx.project.id, ctx.mr.source_project_id], ctx.mr.sha);
-  return { body: renderStatus(report) };
+  const evidence = report.pipeline ? await deps.learner.runEvidence?.(report.pipeline.id) : null;
+  const body = renderStatus(report);
+  // The learner's reading (issue 11) goes under the headline: what the outcome says about the configuration.
+  if (!evidence) return { body };
+  const [headline, ...rest] = body.split('\n');
+  return { body: [headline, '', `The learner reads it as: ${evidence}.`, ...rest].join('\n') };
 };

@@ -51,6 +51,12 @@ export interface LearningRunsTable {
   stages_count: number | null;
   at: Timestamp;
   updated_at: Timestamp;
+  /** attribution class (src/learning/attribution.ts), null for runs recorded before it (0005) */
+  attribution: string | null;
+  attribution_summary: string | null;
+  tests_total: number | null;
+  tests_failed: number | null;
+  coverage: number | null;
 }
 
 export interface LearningJobFailuresTable {
