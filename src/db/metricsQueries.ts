@@ -34,10 +34,12 @@ export function metricsSource(
       return r.rows.map((x) => ({ ...x, count: Number(x.count) }));
     },
     async rewards() {
-      const r = await sql<{ outcome: string; count: number }>`
-        select case when success then 'success' else 'failure' end as outcome, count(*)::int as count
+      // runs recorded before attribution existed count as the v1 reading: green works, red broken
+      const r = await sql<{ attribution: string; count: number }>`
+        select coalesce(attribution, case when success then 'works' else 'broken' end) as attribution,
+               count(*)::int as count
         from learning_runs group by 1`.execute(db);
-      return r.rows.map((x) => ({ outcome: x.outcome, count: Number(x.count) }));
+      return r.rows.map((x) => ({ attribution: x.attribution, count: Number(x.count) }));
     },
     async topArms(limit) {
       const contexts = await db

@@ -17,7 +17,7 @@ export interface TopArm {
 export interface MetricsSource {
   queue(): Promise<Array<{ kind: string; status: string; count: number; oldestAgeS: number | null }>>;
   decisions(): Promise<Array<{ policy: string; source: string; kind: string; count: number }>>;
-  rewards(): Promise<Array<{ outcome: string; count: number }>>;
+  rewards(): Promise<Array<{ attribution: string; count: number }>>;
   /** the contexts with the most runs, at most `limit` of them */
   topArms(limit: number): Promise<TopArm[]>;
 }
@@ -102,88 +102,86 @@ export class ServiceMetrics {
 
   private registerDatabaseGauges(source: MetricsSource, maxContexts: number): void {
     const registers = [this.registry];
-    // the registry serialises in registration order: `queue` collects for both, `oldest` comes after
-    const oldest = new Gauge({
-      name: `${PREFIX}queue_oldest_age_seconds`,
-      help: 'Age of the oldest queued or running job, by kind',
-      labelNames: ['kind'],
-      registers: [],
-    });
+    // the registry collects every metric concurrently: gauges fed by one query share its promise
+    const queue = inFlight(() => source.queue());
     new Gauge({
       name: `${PREFIX}queue_jobs`,
       help: 'Jobs by kind and status (queued, running, done, dead); dead = dead letters',
       labelNames: ['kind', 'status'],
       registers,
       async collect() {
-        const rows = await source.queue();
+        const rows = await queue();
         this.reset();
-        oldest.reset();
-        const ages = new Map<string, number>();
-        for (const r of rows) {
-          this.set({ kind: r.kind, status: r.status }, r.count);
-          if (r.oldestAgeS !== null && (r.status === 'queued' || r.status === 'running'))
-            ages.set(r.kind, Math.max(r.oldestAgeS, ages.get(r.kind) ?? 0));
-        }
-        for (const [kind, age] of ages) oldest.set({ kind }, age);
+        for (const r of rows) this.set({ kind: r.kind, status: r.status }, r.count);
       },
     });
-    this.registry.registerMetric(oldest);
+    new Gauge({
+      name: `${PREFIX}queue_oldest_age_seconds`,
+      help: 'Age of the oldest queued or running job, by kind',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const ages = new Map<string, number>();
+        for (const r of await queue())
+          if (r.oldestAgeS !== null && (r.status === 'queued' || r.status === 'running'))
+            ages.set(r.kind, Math.max(r.oldestAgeS, ages.get(r.kind) ?? 0));
+        this.reset();
+        for (const [kind, age] of ages) this.set({ kind }, age);
+      },
+    });
     new Gauge({
       name: `${PREFIX}decisions`,
       help: 'Logged decisions by policy, chosen arm source and kind (explore, exploit, forced)',
       labelNames: ['policy', 'source', 'kind'],
       registers,
       async collect() {
+        const rows = await source.decisions();
         this.reset();
-        for (const r of await source.decisions())
-          this.set({ policy: r.policy, source: r.source, kind: r.kind }, r.count);
+        for (const r of rows) this.set({ policy: r.policy, source: r.source, kind: r.kind }, r.count);
       },
     });
     new Gauge({
       name: `${PREFIX}rewards`,
-      help: 'Recorded pipeline runs by outcome',
-      labelNames: ['outcome'],
+      help: 'Recorded pipeline runs by failure attribution class (works, broken, no_evidence, weak, partial, flaky)',
+      labelNames: ['attribution'],
       registers,
       async collect() {
+        const rows = await source.rewards();
         this.reset();
-        for (const r of await source.rewards()) this.set({ outcome: r.outcome }, r.count);
+        for (const r of rows) this.set({ attribution: r.attribution }, r.count);
       },
     });
-    const labels = ['tenant', 'language', 'framework'] as const;
-    const mean = new Gauge({
-      name: `${PREFIX}context_top_arm_mean`,
-      help: `Posterior mean success probability of each context's best arm (the ${maxContexts} contexts with most runs)`,
-      labelNames: labels,
-      registers: [],
-    });
-    const high = new Gauge({
-      name: `${PREFIX}context_top_arm_high`,
-      help: `Upper end of the 90 % credible interval of each context's best arm (at most ${maxContexts} contexts)`,
-      labelNames: labels,
-      registers: [],
-    });
-    new Gauge({
-      name: `${PREFIX}context_top_arm_low`,
-      help: `Lower end of the 90 % credible interval of each context's best arm (at most ${maxContexts} contexts)`,
-      labelNames: labels,
-      registers,
-      async collect() {
-        const top = await source.topArms(maxContexts);
-        for (const g of [this, mean, high]) g.reset();
-        for (const t of top) {
-          const l = { tenant: t.tenant, language: t.language, framework: t.framework };
-          mean.set(l, t.mean);
-          this.set(l, t.low);
-          high.set(l, t.high);
-        }
-      },
-    });
-    this.registry.registerMetric(mean);
-    this.registry.registerMetric(high);
+    const top = inFlight(() => source.topArms(maxContexts));
+    const perContext = (suffix: string, help: string, value: (t: TopArm) => number) =>
+      new Gauge({
+        name: `${PREFIX}context_top_arm_${suffix}`,
+        help: `${help} of each context's best arm (the ${maxContexts} contexts with most runs)`,
+        labelNames: ['tenant', 'language', 'framework'],
+        registers,
+        async collect() {
+          const arms = await top();
+          this.reset();
+          for (const t of arms) this.set({ tenant: t.tenant, language: t.language, framework: t.framework }, value(t));
+        },
+      });
+    perContext('mean', 'Posterior mean success probability', (t) => t.mean);
+    perContext('low', 'Lower end of the 90 % credible interval', (t) => t.low);
+    perContext('high', 'Upper end of the 90 % credible interval', (t) => t.high);
   }
 
   /** Prometheus text exposition. */
   async text(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** One call in flight at a time; callers that arrive meanwhile share it, later ones start anew. */
+function inFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    pending ??= fn().finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
 }
