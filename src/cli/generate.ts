@@ -11,6 +11,7 @@ import {
   generatePipeline,
   toGenerationJson,
 } from '../generation/generatePipeline.js';
+import { NoProposalError } from '../generation/honestTests.js';
 import { PriorChooser } from '../learning/PriorChooser.js';
 import { withDomain } from '../main.js';
 import { LocalRepoReader } from '../repo/LocalRepoReader.js';
@@ -51,7 +52,8 @@ function explain(g: Generation): string {
     `# language:   ${g.language}${g.analysis.typescript ? ' (TypeScript)' : ''}`,
     `# framework:  ${g.framework}`,
     `# source:     ${g.source} (${g.label})`,
-    `# confidence: ${g.confidence.toFixed(2)}`,
+    `# confidence: ${g.confidence.toFixed(2)}${g.untested ? ' (uninformed start: Beta(1,1))' : ''}`,
+    `# tests:      ${g.tests.length > 0 ? g.tests.join('; ') : 'none: no tests found, so the proposal has no test job'}`,
     `# hash:       ${g.hash.slice(0, 12)}`,
     '# evidence:',
     ...g.evidence.map((e) => `#   ${e.fact} ← ${e.file}: ${e.detail}`),
@@ -87,7 +89,15 @@ export async function runGenerate(argv: string[], io: CliIo, deps: GenerateCliDe
       ...deps,
       learnStage: { component: io.env.LEARN_COMPONENT?.trim() || null, serviceUrl: io.env.PUBLIC_URL?.trim() || null },
     },
-  );
+  ).catch((err: unknown) => {
+    // an unknown stack with no tests: no proposal, and the JSON says what was searched for
+    if (err instanceof NoProposalError && values.json) return err;
+    throw err;
+  });
+  if (g instanceof NoProposalError) {
+    io.stdout(`${JSON.stringify({ proposal: null, searched: g.searched }, null, 2)}\n`);
+    return 1;
+  }
 
   if (values.write) {
     const targets: Array<[string, string]> = [['.gitlab-ci.yml', g.config]];

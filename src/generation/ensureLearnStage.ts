@@ -1,7 +1,7 @@
 import { Document, isMap, isScalar, isSeq, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { UserFacingError } from '../errors.js';
-import { TOOL_IMAGES } from './composeDefaultPipeline.js';
 import { parseCiYaml, TO_STRING } from './parseCiYaml.js';
+import { TOOL_IMAGES } from './versions.js';
 
 export interface LearnStageOptions {
   /** LEARN_COMPONENT: a component address with an exact version; null → inline `learn_record` job */

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { LintResult } from '../gitlab/GitLab.js';
-import type { ArmCandidate, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
+import type { ArmCandidate, ArmConfidence, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
 import type { RepoReader } from '../repo/RepoReader.js';
 import { type Analysis, analyzeRepository, type Evidence } from './analyzeRepository.js';
 import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
+import { NoProposalError, runsTests, searchedFor, testCommands } from './honestTests.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
 import { type LintFn, validatePipeline } from './validatePipeline.js';
 
@@ -51,6 +52,12 @@ export interface Generation {
   evidence: Evidence[];
   source: ApiSource;
   confidence: number;
+  /** the chooser's posterior for the pick (null for choosers that have none) */
+  confidenceDetail: ArmConfidence | null;
+  /** the chosen configuration runs no tests or the stack is unknown: it started from Beta(1, 1) */
+  untested: boolean;
+  /** test commands found in the repository; empty: "no tests found" */
+  tests: string[];
   config: string;
   dockerfile: string | null;
   decisionId: string | null;
@@ -71,6 +78,10 @@ export interface GenerationJson {
   evidence: Evidence[];
   source: ApiSource;
   confidence: number;
+  /** the test commands found, or "none" (the proposal then has no test job) */
+  tests: string[] | 'none';
+  /** resolved runtime and tool versions; the evidence says why */
+  versions: Record<string, string>;
   config: string;
   dockerfile?: string;
 }
@@ -82,6 +93,8 @@ export function toGenerationJson(g: Generation): GenerationJson {
     evidence: g.evidence,
     source: g.source,
     confidence: g.confidence,
+    tests: g.tests.length > 0 ? g.tests : 'none',
+    versions: g.analysis.versions,
     config: g.config,
     ...(g.dockerfile ? { dockerfile: g.dockerfile } : {}),
   };
@@ -102,7 +115,8 @@ const BUILDS_IMAGE = /\b(buildah|kaniko|docker build|docker buildx|podman build)
  * Learned configurations ran green here; an exact template was written for the stack; the default
  * is fitted to the detected facts but never ran; an unknown stack lowers everything.
  */
-function priorConfidence(source: ArmSource, exact: boolean, a: Analysis): number {
+function priorConfidence(source: ArmSource, exact: boolean, a: Analysis, untested: boolean): number {
+  if (untested) return 0.5;
   const base =
     source === 'learned' ? 0.9 : source === 'template' ? (exact ? 0.75 : 0.6) : source === 'llm' ? 0.5 : 0.65;
   const factor = a.language === 'unknown' ? 0.3 : a.framework === 'generic' && source === 'default' ? 0.9 : 1;
@@ -143,6 +157,8 @@ interface Prepared {
  */
 export async function generatePipeline(input: GenerateInput, deps: GenerateDeps): Promise<Generation> {
   const analysis = applyOverrides(await analyzeRepository(input.reader), input.overrides);
+  const tests = testCommands(analysis);
+  if (analysis.language === 'unknown' && tests.length === 0) throw new NoProposalError(searchedFor());
   const context: LearningContext = { tenant: input.tenant, language: analysis.language, framework: analysis.framework };
   const composed = composeDefaultPipeline(analysis);
   const tried: CandidateTrial[] = [];
@@ -163,7 +179,8 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
     seen.add(hash);
     const v = validatePipeline(config);
     tried.push({ label: raw.label, source: raw.source, hash, ok: v.ok, errors: v.errors });
-    if (v.ok) prepared.push({ arm: { ...raw, config, hash }, exact });
+    const untested = analysis.language === 'unknown' || !runsTests(config);
+    if (v.ok) prepared.push({ arm: { ...raw, config, hash, ...(untested ? { untested } : {}) }, exact });
   };
 
   const learned = deps.learned ? await deps.learned.learned(context) : [];
@@ -235,7 +252,10 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
       source: apiSource(picked.arm.source),
       confidence: choice.confidence
         ? Math.round(choice.confidence.mean * 100) / 100
-        : priorConfidence(picked.arm.source, picked.exact, analysis),
+        : priorConfidence(picked.arm.source, picked.exact, analysis, picked.arm.untested ?? false),
+      confidenceDetail: choice.confidence,
+      untested: picked.arm.untested ?? false,
+      tests,
       config: picked.arm.config,
       dockerfile,
       decisionId: choice.decisionId,
