@@ -397,10 +397,14 @@ const analyzeNode: Analyzer = async (a, b, files) => {
   a.lockfile = lock?.[0] ?? null;
   if (lock) evidence(a, `packageManager=${lock[1]}`, lock[0], 'lockfile present');
   else if (declared) evidence(a, `packageManager=${declared}`, 'package.json', `packageManager ${pkg.packageManager}`);
-  if (pkg.packageManager) {
-    const pmv = pkg.packageManager.split('@')[1];
-    if (pmv) a.versions[a.packageManager] = pmv.split('+')[0];
-  }
+  const pmv = pkg.packageManager?.startsWith(`${a.packageManager}@`)
+    ? pkg.packageManager.split('@')[1]?.split('+')[0]
+    : undefined;
+  if (a.packageManager === 'pnpm') {
+    const t = resolveTool('pnpm', pmv ?? null, 'npm');
+    a.versions.pnpm = t.version;
+    evidence(a, `pnpm=${t.version}`, pmv ? 'package.json' : '(default)', pmv ? `packageManager ${t.why}` : t.why);
+  } else if (pmv) a.versions[a.packageManager] = pmv;
 
   let node: VersionSpec | null = null;
   for (const f of ['.nvmrc', '.node-version']) {
@@ -479,7 +483,9 @@ const analyzePython: Analyzer = async (a, b, files) => {
       const poetry = t.match(/\[tool\.poetry\.(?:dev-)?dependencies\][\s\S]*?(?=\n\[|$)/g) ?? [];
       const groups = t.match(/\[tool\.poetry\.group\.[^\]]+\.dependencies\][\s\S]*?(?=\n\[|$)/g) ?? [];
       const optional = t.match(/\[project\.optional-dependencies\][\s\S]*?(?=\n\[(?!\s*")|$)/g) ?? [];
-      return [...deps, ...poetry, ...groups, ...optional].join('\n');
+      // PEP 735 groups (uv's dev dependencies): where pytest and ruff usually are
+      const pep735 = t.match(/\[dependency-groups\][\s\S]*?(?=\n\[(?!\s*")|$)/g) ?? [];
+      return [...deps, ...poetry, ...groups, ...optional, ...pep735].join('\n');
     })
     .join('\n');
   a.hasDependencies = /[A-Za-z]/.test(

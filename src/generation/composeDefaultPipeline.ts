@@ -92,7 +92,12 @@ function nodeInstall(a: Analysis): { script: string[]; cache: Job | null } {
   switch (pm) {
     case 'pnpm':
       return {
-        script: ['corepack enable', 'pnpm config set store-dir .pnpm-store', 'pnpm install --frozen-lockfile'],
+        // installed with npm at the resolved version: corepack is gone from Node 25 on
+        script: [
+          `npm install --global pnpm@${a.versions.pnpm ?? TOOLS.pnpm.version}`,
+          'pnpm config set store-dir .pnpm-store',
+          'pnpm install --frozen-lockfile',
+        ],
         cache: cacheOn(keyFiles, ['.pnpm-store/']),
       };
     case 'yarn':
