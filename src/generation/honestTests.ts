@@ -77,7 +77,10 @@ export function searchedFor(): string[] {
       .replace(/\\\./g, '.')
       .replace(/^\.\(/, '*.(')
       .replace(/\(\.kts\)\?/, '[.kts]');
-    return `${name} (${language})`;
+    // "*.(csproj|fsproj)" → "*.csproj / *.fsproj"
+    const alt = name.match(/^(.*)\(([^)]+)\)(.*)$/);
+    const names = alt ? alt[2].split('|').map((x) => `${alt[1]}${x}${alt[3]}`) : [name];
+    return `${names.join(' / ')} (${language})`;
   });
   return [...manifests, 'Makefile with C sources (c)', 'Makefile with a test or check target (make test)'];
 }
