@@ -1,5 +1,5 @@
 # Proposed by pipeline-learner: review the build target and the port.
-FROM golang:1.24 AS build
+FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

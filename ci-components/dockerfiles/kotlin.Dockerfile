@@ -1,10 +1,10 @@
 # Proposed by pipeline-learner: review the jar name and the port.
-FROM gradle:8.14-jdk21 AS build
+FROM gradle:9.1-jdk25 AS build
 WORKDIR /src
 COPY . .
 RUN gradle bootJar --no-daemon || gradle assemble --no-daemon
 
-FROM eclipse-temurin:21-jre
+FROM eclipse-temurin:25-jre
 WORKDIR /app
 COPY --from=build /src/build/libs/*.jar app.jar
 RUN useradd --system app

@@ -1,5 +1,5 @@
 # Proposed by pipeline-learner: review the start command and the port.
-FROM ruby:3.3-slim
+FROM ruby:4.0-slim
 RUN apt-get update -qq && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV BUNDLE_WITHOUT=development:test

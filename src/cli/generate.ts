@@ -12,6 +12,7 @@ import {
   toGenerationJson,
   validateOverrides,
 } from '../generation/generatePipeline.js';
+import { NoProposalError } from '../generation/honestTests.js';
 import { LANGUAGES } from '../generation/slugs.js';
 import type { Chooser } from '../learning/Chooser.js';
 import { PriorChooser } from '../learning/PriorChooser.js';
@@ -62,7 +63,8 @@ function explain(g: Generation): string {
     `# language:   ${g.language}${g.analysis.typescript ? ' (TypeScript)' : ''}`,
     `# framework:  ${g.framework}`,
     `# source:     ${g.source} (${g.label})`,
-    `# confidence: ${g.confidence.toFixed(2)}`,
+    `# confidence: ${g.confidence.toFixed(2)}${g.untested ? ' (uninformed start: Beta(1,1))' : ''}`,
+    `# tests:      ${g.tests.length > 0 ? g.tests.join('; ') : 'none: no tests found, so the proposal has no test job'}`,
     `# hash:       ${g.hash.slice(0, 12)}`,
     '# evidence:',
     ...g.evidence.map((e) => `#   ${e.fact} ← ${e.file}: ${e.detail}`),
@@ -111,7 +113,15 @@ export async function runGenerate(opts: GenerateOptions, io: CliIo, deps: Genera
       ...deps,
       learnStage: { component: io.env.LEARN_COMPONENT?.trim() || null, serviceUrl: io.env.PUBLIC_URL?.trim() || null },
     },
-  );
+  ).catch((err: unknown) => {
+    // an unknown stack with no tests: no proposal, and the JSON says what was searched for
+    if (err instanceof NoProposalError && opts.json) return err;
+    throw err;
+  });
+  if (g instanceof NoProposalError) {
+    io.stdout(`${JSON.stringify({ proposal: null, searched: g.searched }, null, 2)}\n`);
+    return 1;
+  }
 
   const written: string[] = [];
   if (opts.write) {

@@ -16,10 +16,19 @@ export function toGeneratedPipeline(g: Generation, arm?: ArmReport | null): Gene
     framework: g.framework,
     source: SOURCE_NAMES[g.source] ?? g.source,
     sourceLabel: g.label || null,
-    evidence: g.evidence.map((e) => `${e.detail || e.fact} (${inlineFile(e.file)})`),
-    confidence: arm
-      ? { mean: arm.mean, low: arm.low, high: arm.high, runs: arm.runs }
-      : { mean: g.confidence, low: g.confidence, high: g.confidence, runs: 0 },
+    evidence: [
+      ...(g.tests.length === 0
+        ? ['No tests found: the proposal has no test job, and its confidence starts from Beta(1,1)']
+        : []),
+      ...g.evidence.map((e) => `${e.detail || e.fact} (${inlineFile(e.file)})`),
+    ],
+    // the stored arm report knows only the source's prior; an untested arm's posterior comes from the choice
+    confidence:
+      g.untested && g.confidenceDetail
+        ? g.confidenceDetail
+        : arm
+          ? { mean: arm.mean, low: arm.low, high: arm.high, runs: arm.runs }
+          : { mean: g.confidence, low: g.confidence, high: g.confidence, runs: 0 },
     config: g.config,
     dockerfile: g.dockerfile,
     decisionId: g.decisionId,

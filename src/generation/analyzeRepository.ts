@@ -8,6 +8,7 @@ import { isCargoWorkspace, typecheckScript, uvWorkspaceMembers } from './evidenc
 import { analyzeDocker, analyzeHelm, analyzeTerraform, detectInfraStack } from './infraStacks.js';
 import { analyzeNative, detectNativeBuild } from './nativeStacks.js';
 import type { Framework, Language } from './slugs.js';
+import { noteVersion, resolveTool, TOOLS, type VersionSpec } from './versions.js';
 
 /** One reason behind a detected fact, so a user can see why: "framework=express from package.json". */
 export interface Evidence {
@@ -38,6 +39,12 @@ export interface Analysis {
   /** tool → version as detected, e.g. { go: "1.22", node: "20" } */
   versions: Record<string, string>;
   testCommand: string | null;
+  /** the runner behind testCommand when known (jest, vitest, node, pytest, rspec, phpunit…): picks the JUnit reporter */
+  testRunner: string | null;
+  /** the project declares a coverage plugin its runner uses (pytest-cov) */
+  coverage: boolean;
+  /** Poetry: the project is an installable package; otherwise `poetry install --no-root` */
+  installsRoot: boolean;
   lintCommand: string | null;
   buildCommand: string | null;
   /** the project declares third-party dependencies (an install step is needed) */
@@ -80,7 +87,7 @@ export interface Files {
 /** Files the analysis may read; the GitLab reader turns each into one API call. */
 export const MAX_READS = 12;
 
-const MANIFEST_LANGUAGE: Array<[RegExp, Language]> = [
+export const MANIFEST_LANGUAGE: Array<[RegExp, Language]> = [
   [/^go\.mod$/, 'go'],
   [/^Cargo\.toml$/, 'rust'],
   [/^pom\.xml$/, 'java'],
@@ -128,6 +135,9 @@ export function emptyAnalysis(): Analysis {
     lockfile: null,
     versions: {},
     testCommand: null,
+    testRunner: null,
+    coverage: false,
+    installsRoot: true,
     lintCommand: null,
     buildCommand: null,
     hasDependencies: false,
@@ -321,15 +331,22 @@ async function toolVersions(b: Files): Promise<Record<string, string>> {
   return text ? parseToolVersions('.tool-versions', text) : {};
 }
 
-const analyzeGo: Analyzer = async (a, b) => {
+const analyzeGo: Analyzer = async (a, b, files) => {
   a.buildTool = 'go';
   a.packageManager = 'go';
   const mod = (await b.read('go.mod')) ?? '';
   const v = firstMatch(mod, /^go\s+(\d+\.\d+(?:\.\d+)?)\s*$/m);
-  if (v) {
-    a.versions.go = v;
-    evidence(a, `go=${v}`, 'go.mod', `go directive ${v}`);
-  }
+  const toolchain = firstMatch(mod, /^toolchain\s+go(\d+\.\d+(?:\.\d+)?)\s*$/m);
+  // the go directive is a minimum; a toolchain directive names the exact toolchain
+  noteVersion(
+    a,
+    'go',
+    toolchain
+      ? { kind: 'exact', value: toolchain, file: 'go.mod', detail: `toolchain go${toolchain}` }
+      : v
+        ? { kind: 'range', value: `>=${v}`, file: 'go.mod', detail: `go directive ${v} (a minimum)` }
+        : null,
+  );
   a.lockfile = b.has('go.sum') ? 'go.sum' : null;
   a.hasDependencies = /^require\b/m.test(mod);
   const frameworks: Array<[string, Framework]> = [
@@ -347,8 +364,11 @@ const analyzeGo: Analyzer = async (a, b) => {
       break;
     }
   }
-  a.testCommand = 'go test ./...';
-  evidence(a, 'test=go test ./...', 'go.mod', 'Go module: the go tool runs the tests');
+  if (files.some((f) => f.endsWith('_test.go'))) {
+    a.testCommand = 'go test ./...';
+    a.testRunner = 'go';
+    evidence(a, 'test=go test ./...', 'go.mod', 'Go module with _test.go files');
+  }
   a.lintCommand = 'go vet ./...';
   a.buildCommand = 'go build ./...';
 };
@@ -365,6 +385,19 @@ const NODE_FRAMEWORKS: Array<[string, Framework, boolean]> = [
   ['react', 'react', false],
   ['svelte', 'svelte', false],
 ];
+
+/**
+ * The runner a test script is, when the script is that runner alone (so extra arguments after
+ * `--` reach it): jest, vitest or node's own runner. Anything else gets no reporter flags.
+ */
+function nodeTestRunner(script: string): string | null {
+  if (/[;&|]/.test(script)) return null;
+  if (/^(npx\s+)?jest\b/.test(script)) return 'jest';
+  if (/^(npx\s+)?vitest(\s+run)?\b/.test(script) && !/--watch/.test(script)) return 'vitest';
+  // only flags: reporter flags appended after a file argument would reach the test files instead
+  if (/^node(\s+--[\w-]+(=\S+)?)*\s+--test(\s+--[\w-]+(=\S+)?)*\s*$/.test(script)) return 'node';
+  return null;
+}
 
 /** npm's placeholder test script, which always fails */
 const NPM_NO_TEST = /no test specified/;
@@ -418,40 +451,38 @@ const analyzeNode: Analyzer = async (a, b, files) => {
   a.lockfile = lock?.[0] ?? null;
   if (lock) evidence(a, `packageManager=${lock[1]}`, lock[0], 'lockfile present');
   else if (declared) evidence(a, `packageManager=${declared}`, 'package.json', `packageManager ${pkg.packageManager}`);
-  if (pkg.packageManager) {
-    const pmv = pkg.packageManager.split('@')[1];
-    if (pmv) a.versions[a.packageManager] = pmv.split('+')[0];
-  }
+  const pmv = pkg.packageManager?.startsWith(`${a.packageManager}@`)
+    ? pkg.packageManager.split('@')[1]?.split('+')[0]
+    : undefined;
+  if (a.packageManager === 'pnpm') {
+    const t = resolveTool('pnpm', pmv ?? null, 'npm');
+    a.versions.pnpm = t.version;
+    evidence(a, `pnpm=${t.version}`, pmv ? 'package.json' : '(default)', pmv ? `packageManager ${t.why}` : t.why);
+  } else if (pmv) a.versions[a.packageManager] = pmv;
 
-  let node: string | null = null;
+  let node: VersionSpec | null = null;
   for (const f of ['.nvmrc', '.node-version']) {
     if (b.has(f)) {
-      const raw = (await b.read(f))?.trim() ?? '';
-      const v = raw.replace(/^v/, '');
-      if (/^\d/.test(v)) {
-        node = versionFromRange(v, 1);
-        evidence(a, `node=${node}`, f, `${f} says ${raw}`);
+      const raw = (await b.read(f))?.trim().split(/\s/)[0] ?? '';
+      if (raw) {
+        node = { kind: 'exact', value: raw, file: f, detail: `${f} ${raw}` };
         break;
       }
     }
   }
   if (!node && b.has('.tool-versions')) {
     const tv = await toolVersions(b);
-    if (tv.nodejs) {
-      node = versionFromRange(tv.nodejs, 1);
-      evidence(a, `node=${node}`, '.tool-versions', `nodejs ${tv.nodejs}`);
-    }
+    if (tv.nodejs) node = { kind: 'exact', value: tv.nodejs, file: '.tool-versions', detail: `nodejs ${tv.nodejs}` };
   }
-  if (!node && pkg.engines?.node) {
-    node = versionFromRange(pkg.engines.node, 1);
-    if (node) evidence(a, `node=${node}`, 'package.json', `engines.node ${pkg.engines.node}`);
-  }
-  if (node) a.versions.node = node;
+  if (!node && pkg.engines?.node)
+    node = { kind: 'range', value: pkg.engines.node, file: 'package.json', detail: `engines ${pkg.engines.node}` };
+  noteVersion(a, 'node', node);
 
   const run = a.packageManager === 'npm' ? 'npm run' : a.packageManager === 'bun' ? 'bun run' : a.packageManager;
   const scripts = pkg.scripts ?? {};
   if (scripts.test && !NPM_NO_TEST.test(scripts.test)) {
     a.testCommand = a.packageManager === 'npm' ? 'npm test' : `${run} test`;
+    a.testRunner = nodeTestRunner(scripts.test);
     evidence(a, `test=${a.testCommand}`, 'package.json', `scripts.test: ${scripts.test}`);
   }
   if (scripts.lint) {
@@ -540,22 +571,46 @@ const analyzePython: Analyzer = async (a, b, files) => {
     evidence(a, 'framework=django', 'manage.py', 'Django management script');
   }
 
-  let py: string | null = null;
+  let py: VersionSpec | null = null;
   if (b.has('.python-version')) {
-    const raw = (await b.read('.python-version'))?.trim() ?? '';
-    py = versionFromRange(raw, 2);
-    if (py) evidence(a, `python=${py}`, '.python-version', raw);
+    const raw = (await b.read('.python-version'))?.trim().split(/\s/)[0] ?? '';
+    if (raw) py = { kind: 'exact', value: raw, file: '.python-version', detail: `.python-version ${raw}` };
   }
   if (!py) {
     const req = firstMatch(pyproject, /requires-python\s*=\s*["']([^"']+)["']/);
     const poetryPy = firstMatch(pyproject, /^python\s*=\s*["']([^"']+)["']/m);
-    const range = req ?? poetryPy;
-    if (range) {
-      py = versionFromRange(range, 2);
-      if (py) evidence(a, `python=${py}`, 'pyproject.toml', `${req ? 'requires-python' : 'python'} ${range}`);
-    }
+    if (req)
+      py = { kind: 'range', value: req, file: 'pyproject.toml', detail: `requires-python ${req}`, dialect: 'pep440' };
+    // Poetry's python constraint uses npm-like carets and tildes
+    else if (poetryPy) py = { kind: 'range', value: poetryPy, file: 'pyproject.toml', detail: `python ${poetryPy}` };
   }
-  if (py) a.versions.python = py;
+  noteVersion(a, 'python', py);
+  const toolConstraint =
+    a.packageManager === 'uv'
+      ? firstMatch(pyproject, /\[tool\.uv\][^[]*?required-version\s*=\s*["']([^"']+)["']/)
+      : a.packageManager === 'poetry'
+        ? firstMatch(pyproject, /requires-poetry\s*=\s*["']([^"']+)["']/)
+        : null;
+  if (a.packageManager === 'uv' || a.packageManager === 'poetry') {
+    const t = resolveTool(a.packageManager, toolConstraint);
+    a.versions[a.packageManager] = t.version;
+    evidence(a, `${a.packageManager}=${t.version}`, toolConstraint ? 'pyproject.toml' : '(default)', t.why);
+  }
+  if (a.packageManager === 'poetry') {
+    // Poetry 2 installs the project itself unless told not to, which fails when it is no package
+    const name = (firstMatch(pyproject, /^name\s*=\s*["']([^"']+)["']/m) ?? '').toLowerCase().replace(/[-.]/g, '_');
+    const packageMode = !/package-mode\s*=\s*false/.test(pyproject);
+    const hasModule =
+      name !== '' && files.some((f) => f.startsWith(`${name}/`) || f.startsWith(`src/${name}/`) || f === `${name}.py`);
+    a.installsRoot = packageMode && (/^packages\s*=/m.test(pyproject) || hasModule);
+    if (!a.installsRoot)
+      evidence(
+        a,
+        'poetry --no-root',
+        'pyproject.toml',
+        'the project is not an installable package (no package of its name)',
+      );
+  }
 
   const usesPytest =
     /\bpytest\b/i.test(depText) ||
@@ -572,17 +627,29 @@ const analyzePython: Analyzer = async (a, b, files) => {
           ? `uv run --directory ${testMember.slice(0, -'/pyproject.toml'.length)} `
           : 'uv run '
         : '';
-  if (usesPytest) {
+  // unittest exits 5 when it finds nothing, and an empty pytest run proves nothing either
+  const testFiles = files.some(
+    (f) => /(^|\/)(test_[^/]*|[^/]*_test|tests?)\.py$/.test(f) || /(^|\/)tests?\/[^/]+\.py$/.test(f),
+  );
+  if (usesPytest && testFiles) {
     a.testCommand = `${prefix}pytest`;
-    evidence(a, 'test=pytest', 'pyproject.toml', 'pytest configured or declared');
-  } else if (a.framework === 'django' && b.has('manage.py')) {
+    a.testRunner = 'pytest';
+    a.coverage = /\bpytest-cov\b/i.test(depText);
+    evidence(a, 'test=pytest', 'pyproject.toml', 'pytest configured or declared, and test files present');
+  } else if (a.framework === 'django' && b.has('manage.py') && testFiles) {
     a.testCommand = `${prefix}python manage.py test`;
     evidence(a, 'test=manage.py test', 'manage.py', 'Django test runner');
-  } else {
+  } else if (testFiles) {
     a.testCommand = `${prefix}python -m unittest discover -v`;
     evidence(a, 'test=unittest', a.lockfile ?? 'pyproject.toml', 'no pytest: the standard library runner');
   }
-  if (/\bruff\b/.test(depText) || /\[tool\.ruff/.test(pyproject)) a.lintCommand = `${prefix}ruff check .`;
+  // a linter the project only configures is installed by the job at the pinned version
+  if (/\bruff\b/.test(depText)) a.lintCommand = `${prefix}ruff check .`;
+  else if (/\[tool\.ruff/.test(pyproject) || b.has('ruff.toml') || b.has('.ruff.toml'))
+    a.lintCommand =
+      a.packageManager === 'uv'
+        ? `uvx ruff@${TOOLS.ruff.version} check .`
+        : `pip install ruff==${TOOLS.ruff.version} && ruff check .`;
   else if (/\bflake8\b/.test(depText)) a.lintCommand = `${prefix}flake8`;
 };
 
@@ -633,18 +700,17 @@ const analyzeJvm: Analyzer = async (a, b, files, manifest) => {
     firstMatch(text, /jvmToolchain\(\s*(\d+)\s*\)/) ??
     firstMatch(text, /JavaVersion\.VERSION_(\d+(?:_\d+)?)/)?.replace('1_', '') ??
     firstMatch(text, /sourceCompatibility\s*=\s*['"]?(\d+(?:\.\d+)?)/);
-  if (java) {
-    const v = java.startsWith('1.') ? java.slice(2) : java;
-    a.versions.java = v;
-    evidence(a, `java=${v}`, manifest, `Java release ${java}`);
-  }
+  // the release the code is compiled for: a target, kept exactly (a newer JDK may break the build's plugins)
+  const jv = java ? (java.startsWith('1.') ? java.slice(2) : java) : null;
+  noteVersion(a, 'java', jv ? { kind: 'exact', value: jv, file: manifest, detail: `Java release ${java}` } : null);
+  const hasTests = files.some((f) => /(^|\/)src\/test\//.test(f));
   if (maven) {
     const mvn = a.wrapper ? './mvnw' : 'mvn';
-    a.testCommand = `${mvn} --batch-mode verify`;
+    a.testCommand = hasTests ? `${mvn} --batch-mode verify` : null;
     a.buildCommand = `${mvn} --batch-mode package -DskipTests`;
   } else {
     const gradle = a.wrapper ? './gradlew' : 'gradle';
-    a.testCommand = `${gradle} check --no-daemon`;
+    a.testCommand = hasTests ? `${gradle} check --no-daemon` : null;
     a.buildCommand = `${gradle} assemble --no-daemon`;
   }
 };
@@ -655,23 +721,19 @@ const analyzeRust: Analyzer = async (a, b) => {
   const text = (await b.read('Cargo.toml')) ?? '';
   a.lockfile = b.has('Cargo.lock') ? 'Cargo.lock' : 'Cargo.toml';
   a.hasDependencies = /\[(dev-)?dependencies\]\s*\n\s*[A-Za-z]/.test(text) || /\[workspace/.test(text);
-  let v = firstMatch(text, /rust-version\s*=\s*"([^"]+)"/);
-  let from = 'Cargo.toml';
+  const msrv = firstMatch(text, /rust-version\s*=\s*"([^"]+)"/);
+  let rust: VersionSpec | null = msrv
+    ? { kind: 'range', value: `>=${msrv}`, file: 'Cargo.toml', detail: `rust-version ${msrv} (a minimum)` }
+    : null;
   for (const f of ['rust-toolchain.toml', 'rust-toolchain']) {
     if (b.has(f)) {
       const t = (await b.read(f)) ?? '';
       const c = firstMatch(t, /channel\s*=\s*"(\d[^"]*)"/) ?? firstMatch(t, /^(\d+\.\d+(?:\.\d+)?)\s*$/m);
-      if (c) {
-        v = c;
-        from = f;
-      }
+      if (c) rust = { kind: 'exact', value: c, file: f, detail: `toolchain channel ${c}` };
       break;
     }
   }
-  if (v) {
-    a.versions.rust = v;
-    evidence(a, `rust=${v}`, from, `toolchain ${v}`);
-  }
+  noteVersion(a, 'rust', rust);
   for (const [dep, fw] of [
     ['axum', 'axum'],
     ['actix-web', 'actix'],
@@ -709,28 +771,31 @@ const analyzeRuby: Analyzer = async (a, b, files) => {
     a.service = true;
     evidence(a, 'framework=sinatra', 'Gemfile', 'gem sinatra');
   }
-  let v: string | null = null;
+  let ruby: VersionSpec | null = null;
   if (b.has('.ruby-version')) {
-    const raw = (await b.read('.ruby-version'))?.trim() ?? '';
-    v = versionFromRange(raw, 2);
-    if (v) evidence(a, `ruby=${v}`, '.ruby-version', raw);
+    const raw = (await b.read('.ruby-version'))?.trim().split(/\s/)[0] ?? '';
+    if (raw) ruby = { kind: 'exact', value: raw, file: '.ruby-version', detail: `.ruby-version ${raw}` };
   }
-  if (!v) {
+  if (!ruby) {
+    // `ruby "3.4.4"` is a requirement Bundler enforces exactly; `ruby ">= 3.2"` a range
     const g = firstMatch(gem, /^\s*ruby\s+["']([^"']+)["']/m);
-    if (g) {
-      v = versionFromRange(g, 2);
-      if (v) evidence(a, `ruby=${v}`, 'Gemfile', `ruby ${g}`);
-    }
+    if (g)
+      ruby = /^\d/.test(g)
+        ? { kind: 'exact', value: g, file: 'Gemfile', detail: `ruby ${g}` }
+        : { kind: 'range', value: g, file: 'Gemfile', detail: `ruby ${g}`, dialect: 'ruby' };
   }
-  if (v) a.versions.ruby = v;
-  if (has('rspec-rails') || has('rspec') || files.some((f) => f.startsWith('spec/'))) {
+  noteVersion(a, 'ruby', ruby);
+  const specs = files.some((f) => /^spec\/.*_spec\.rb$/.test(f));
+  const tests = files.some((f) => /^test\/.*_test\.rb$/.test(f));
+  if (specs && (has('rspec-rails') || has('rspec'))) {
     a.testCommand = 'bundle exec rspec';
-  } else if (a.framework === 'rails') {
+    a.testRunner = has('rspec_junit_formatter') ? 'rspec-junit' : 'rspec';
+  } else if (tests && a.framework === 'rails') {
     a.testCommand = 'bin/rails test';
-  } else {
+  } else if (tests) {
     a.testCommand = 'bundle exec rake test';
   }
-  evidence(a, `test=${a.testCommand}`, 'Gemfile', 'test framework in the Gemfile or spec/ directory');
+  if (a.testCommand) evidence(a, `test=${a.testCommand}`, 'Gemfile', 'test framework in the Gemfile and test files');
   if (has('rubocop') || has('rubocop-rails') || has('rubocop-rails-omakase')) a.lintCommand = 'bundle exec rubocop';
 };
 
@@ -767,17 +832,20 @@ const analyzePhp: Analyzer = async (a, b) => {
     );
   }
   const php = c.require?.php;
-  if (php) {
-    const v = versionFromRange(php, 2);
-    if (v) {
-      a.versions.php = v;
-      evidence(a, `php=${v}`, 'composer.json', `require php ${php}`);
-    }
-  }
-  if (a.framework === 'laravel' && b.has('artisan')) a.testCommand = 'php artisan test';
-  else if (req['phpunit/phpunit'] || b.has('phpunit.xml') || b.has('phpunit.xml.dist'))
+  noteVersion(
+    a,
+    'php',
+    php
+      ? { kind: 'range', value: php, file: 'composer.json', detail: `require php ${php}`, dialect: 'composer' }
+      : null,
+  );
+  if (a.framework === 'laravel' && b.has('artisan')) {
+    a.testCommand = 'php artisan test';
+    a.testRunner = 'phpunit';
+  } else if (req['phpunit/phpunit'] || b.has('phpunit.xml') || b.has('phpunit.xml.dist')) {
     a.testCommand = 'vendor/bin/phpunit';
-  else if (c.scripts?.test) a.testCommand = 'composer test';
+    a.testRunner = 'phpunit';
+  } else if (c.scripts?.test) a.testCommand = 'composer test';
   if (a.testCommand) evidence(a, `test=${a.testCommand}`, 'composer.json', 'test runner');
   if (req['phpstan/phpstan']) a.lintCommand = 'vendor/bin/phpstan analyse';
   else if (req['squizlabs/php_codesniffer']) a.lintCommand = 'vendor/bin/phpcs';
@@ -788,14 +856,12 @@ const analyzeDotnet: Analyzer = async (a, b, files, manifest) => {
   a.packageManager = 'nuget';
   a.hasDependencies = true;
   const projects = files.filter((f) => /\.(csproj|fsproj)$/.test(f) && f.split('/').length <= 4);
-  let sdk: string | null = null;
+  // the SDK image's tag is major.minor; a target framework needs its own runtime, so both are exact
+  let sdk: VersionSpec | null = null;
   if (b.has('global.json')) {
     const g = (await b.read('global.json')) ?? '';
     const v = firstMatch(g, /"version"\s*:\s*"(\d+\.\d+)/);
-    if (v) {
-      sdk = v;
-      evidence(a, `dotnet=${v}`, 'global.json', `sdk.version ${v}`);
-    }
+    if (v) sdk = { kind: 'exact', value: v, file: 'global.json', detail: `sdk.version ${v}` };
   }
   for (const p of projects.slice(0, 2)) {
     const t = (await b.read(p)) ?? '';
@@ -805,14 +871,17 @@ const analyzeDotnet: Analyzer = async (a, b, files, manifest) => {
       a.service = true;
     }
     const tf = firstMatch(t, /<TargetFrameworks?>\s*net(\d+\.\d+)/);
-    if (tf && !sdk) {
-      sdk = tf;
-      evidence(a, `dotnet=${tf}`, p, `TargetFramework net${tf}`);
-    }
+    if (tf && !sdk) sdk = { kind: 'exact', value: tf, file: p, detail: `TargetFramework net${tf}` };
   }
-  if (sdk) a.versions.dotnet = sdk;
+  noteVersion(a, 'dotnet', sdk);
   a.lockfile = files.find((f) => f.endsWith('packages.lock.json')) ?? (projects[0] || manifest);
-  a.testCommand = 'dotnet test';
+  // a test project is one named so or referencing the test SDK; without one `dotnet test` tests nothing
+  const testProjects = projects.filter((p) => /test/i.test(p));
+  a.testCommand = testProjects.length > 0 ? 'dotnet test' : null;
+  if (a.testCommand) {
+    a.testRunner = 'dotnet';
+    evidence(a, 'test=dotnet test', testProjects[0], 'test project');
+  }
   a.buildCommand = 'dotnet build --configuration Release';
   a.lintCommand = 'dotnet format --verify-no-changes';
 };

@@ -22,8 +22,17 @@ export interface TemplateRecord {
 
 /** The stacks with a built-in default; the facts are typical ones so the rendered file is realistic. */
 export const BUILT_IN_STACKS: Array<{ language: string; framework: string; facts: Partial<Analysis> }> = [
-  { language: 'go', framework: 'generic', facts: { lockfile: 'go.sum', hasDependencies: true } },
-  { language: 'go', framework: 'gin', facts: { lockfile: 'go.sum', hasDependencies: true, service: true } },
+  ...(['generic', 'gin'] as const).map((framework) => ({
+    language: 'go',
+    framework,
+    facts: {
+      lockfile: 'go.sum',
+      hasDependencies: true,
+      testCommand: 'go test ./...',
+      testRunner: 'go',
+      service: framework !== 'generic',
+    },
+  })),
   ...(['generic', 'express', 'nestjs', 'nextjs', 'react', 'vue'] as const).map((framework) => ({
     language: 'node',
     framework,
@@ -48,6 +57,7 @@ export const BUILT_IN_STACKS: Array<{ language: string; framework: string; facts
       lockfile: 'requirements.txt',
       hasDependencies: true,
       testCommand: framework === 'django' ? 'python manage.py test' : 'pytest',
+      testRunner: framework === 'django' ? null : 'pytest',
       service: framework !== 'generic',
     },
   })),
@@ -113,6 +123,7 @@ export const BUILT_IN_STACKS: Array<{ language: string; framework: string; facts
       lockfile: 'composer.lock',
       hasDependencies: true,
       testCommand: framework === 'laravel' ? 'php artisan test' : 'vendor/bin/phpunit',
+      testRunner: 'phpunit',
       service: framework !== 'generic',
     },
   })),
@@ -124,13 +135,15 @@ export const BUILT_IN_STACKS: Array<{ language: string; framework: string; facts
       lockfile: 'packages.lock.json',
       hasDependencies: true,
       testCommand: 'dotnet test',
+      testRunner: 'dotnet',
       buildCommand: 'dotnet build --configuration Release',
       lintCommand: 'dotnet format --verify-no-changes',
       service: framework !== 'generic',
     },
   })),
   ...MORE_BUILT_IN_STACKS,
-  { language: 'unknown', framework: 'generic', facts: {} },
+  // no recognised stack but a Makefile with a test target; with nothing at all no proposal is made
+  { language: 'unknown', framework: 'generic', facts: { buildTool: 'make', testCommand: 'make test' } },
 ];
 
 export function syntheticAnalysis(language: string, framework: string, facts: Partial<Analysis>): Analysis {

@@ -1,11 +1,12 @@
 import { Document, isMap, isScalar } from 'yaml';
 import type { Analysis } from './analyzeRepository.js';
-import { DEFAULT_VERSIONS } from './defaultVersions.js';
 import { docsFragment } from './docsSites.js';
 import { addTestServices } from './evidence/testJobServices.js';
 import { dockerFragment, helmFragment, terraformFragment } from './infraStacks.js';
 import { nativeFragment } from './nativeStacks.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
+import { testScript } from './testReports.js';
+import { defaultVersion, jvmBuildImage, TOOL_IMAGES, TOOLS } from './versions.js';
 
 export type Job = Record<string, unknown>;
 
@@ -25,13 +26,7 @@ export interface ComposedPipeline {
   fragments: Fragment[];
 }
 
-export { DEFAULT_VERSIONS };
-
-/** Pinned tool images (never `latest`). Bump deliberately. */
-export const TOOL_IMAGES = {
-  buildah: 'quay.io/buildah/stable:v1.39.3',
-  curl: 'curlimages/curl:8.13.0',
-};
+export { TOOL_IMAGES };
 
 export const STAGES = ['lint', 'test', 'build', 'scan', 'package', 'deploy'];
 
@@ -59,11 +54,7 @@ function cacheOn(files: string[], paths: string[], key?: string): Job {
 }
 
 function v(a: Analysis, tool: string): string {
-  return a.versions[tool] ?? DEFAULT_VERSIONS[tool];
-}
-
-function noTest(what: string): string[] {
-  return [`echo "No test command was detected (${what}); replace this job's script with your tests."`];
+  return a.versions[tool] ?? defaultVersion(tool);
 }
 
 function goFragment(a: Analysis): Fragment {
@@ -80,13 +71,7 @@ function goFragment(a: Analysis): Fragment {
   const jobs: Record<string, Job> = {
     '.go': base,
     'go-vet': { extends: '.go', stage: 'lint', script: [a.lintCommand ?? 'go vet ./...'] },
-    'go-test': {
-      extends: '.go',
-      stage: 'test',
-      script: ['go test -coverprofile=coverage.out ./...', 'go tool cover -func=coverage.out'],
-      coverage: '/total:\\s+\\(statements\\)\\s+(\\d+.\\d+)%/',
-      artifacts: { when: 'always', expire_in: EXPIRE, paths: ['coverage.out'] },
-    },
+    ...(a.testCommand ? { 'go-test': { extends: '.go', stage: 'test', ...testScript(a) } } : {}),
     'go-build': { extends: '.go', stage: 'build', script: [a.buildCommand ?? 'go build ./...'] },
   };
   if (a.hasDependencies) {
@@ -94,7 +79,10 @@ function goFragment(a: Analysis): Fragment {
       extends: '.go',
       stage: 'scan',
       allow_failure: true,
-      script: ['go install golang.org/x/vuln/cmd/govulncheck@v1.1.4', '"$GOPATH/bin/govulncheck" ./...'],
+      script: [
+        `go install golang.org/x/vuln/cmd/govulncheck@${TOOLS.govulncheck.version}`,
+        '"$GOPATH/bin/govulncheck" ./...',
+      ],
       rules: scanRules(),
     };
   }
@@ -108,7 +96,12 @@ function nodeInstall(a: Analysis): { script: string[]; cache: Job | null } {
   switch (pm) {
     case 'pnpm':
       return {
-        script: ['corepack enable', 'pnpm config set store-dir .pnpm-store', 'pnpm install --frozen-lockfile'],
+        // installed with npm at the resolved version: corepack is gone from Node 25 on
+        script: [
+          `npm install --global pnpm@${a.versions.pnpm ?? TOOLS.pnpm.version}`,
+          'pnpm config set store-dir .pnpm-store',
+          'pnpm install --frozen-lockfile',
+        ],
         cache: cacheOn(keyFiles, ['.pnpm-store/']),
       };
     case 'yarn':
@@ -132,18 +125,14 @@ function nodeInstall(a: Analysis): { script: string[]; cache: Job | null } {
 }
 
 function nodeFragment(a: Analysis): Fragment {
-  const image = a.packageManager === 'bun' ? `oven/bun:${a.versions.bun ?? '1.2'}` : `node:${v(a, 'node')}`;
+  const image = a.packageManager === 'bun' ? `oven/bun:${a.versions.bun ?? TOOLS.bun.version}` : `node:${v(a, 'node')}`;
   const install = nodeInstall(a);
   const base: Job = { image, interruptible: true };
   if (install.cache) base.cache = install.cache;
   if (install.script.length > 0) base.before_script = install.script;
   const jobs: Record<string, Job> = { '.node': base };
   if (a.lintCommand) jobs['node-lint'] = { extends: '.node', stage: 'lint', script: [a.lintCommand] };
-  jobs['node-test'] = {
-    extends: '.node',
-    stage: 'test',
-    script: a.testCommand ? [a.testCommand] : noTest('no test script in package.json'),
-  };
+  if (a.testCommand) jobs['node-test'] = { extends: '.node', stage: 'test', ...testScript(a) };
   if (a.buildCommand) {
     const out = a.framework === 'nextjs' ? '.next/' : a.framework === 'nuxt' ? '.output/' : 'dist/';
     jobs['node-build'] = {
@@ -178,16 +167,22 @@ function pythonFragment(a: Analysis): Fragment {
     switch (pm) {
       case 'poetry':
         install = [
-          'pip install poetry==2.1.3',
+          `pip install poetry==${a.versions.poetry ?? TOOLS.poetry.version}`,
           'poetry config virtualenvs.in-project true',
-          'poetry install --no-interaction',
+          a.installsRoot ? 'poetry install --no-interaction' : 'poetry install --no-interaction --no-root',
         ];
         break;
       case 'uv':
-        install = ['pip install uv==0.7.8', a.lockfile === 'uv.lock' ? 'uv sync --frozen' : 'uv sync'];
+        install = [
+          `pip install uv==${a.versions.uv ?? TOOLS.uv.version}`,
+          a.lockfile === 'uv.lock' ? 'uv sync --frozen' : 'uv sync',
+        ];
         break;
       case 'pipenv':
-        install = ['pip install pipenv==2025.0.3', 'PIPENV_VENV_IN_PROJECT=1 pipenv install --dev --deploy'];
+        install = [
+          `pip install pipenv==${TOOLS.pipenv.version}`,
+          'PIPENV_VENV_IN_PROJECT=1 pipenv install --dev --deploy',
+        ];
         break;
       default:
         install = [
@@ -201,20 +196,14 @@ function pythonFragment(a: Analysis): Fragment {
   }
   const jobs: Record<string, Job> = { '.python': base };
   if (a.lintCommand) jobs['python-lint'] = { extends: '.python', stage: 'lint', script: [a.lintCommand] };
-  const pytest = a.testCommand?.endsWith('pytest');
-  jobs['python-test'] = {
-    extends: '.python',
-    stage: 'test',
-    script: [pytest ? `${a.testCommand} --junitxml=report.xml` : (a.testCommand ?? 'python -m unittest discover -v')],
-    ...(pytest ? { artifacts: { when: 'always', expire_in: EXPIRE, reports: { junit: 'report.xml' } } } : {}),
-  };
+  if (a.testCommand) jobs['python-test'] = { extends: '.python', stage: 'test', ...testScript(a) };
   if (a.hasDependencies && pm === 'pip' && a.lockfile === 'requirements.txt') {
     jobs['pip-audit'] = {
       extends: '.python',
       stage: 'scan',
       allow_failure: true,
       before_script: [],
-      script: ['pip install pip-audit==2.9.0', 'pip-audit -r requirements.txt'],
+      script: [`pip install pip-audit==${TOOLS.pipAudit.version}`, 'pip-audit -r requirements.txt'],
       rules: scanRules(),
     };
   }
@@ -228,30 +217,24 @@ function jvmFragment(a: Analysis): Fragment {
   const hidden = `.${name}`;
   const base: Job = maven
     ? {
-        image: a.wrapper ? `eclipse-temurin:${java}-jdk` : `maven:3.9-eclipse-temurin-${java}`,
+        image: a.wrapper ? `eclipse-temurin:${java}-jdk` : jvmBuildImage(true, java),
         interruptible: true,
         variables: { MAVEN_OPTS: '-Dmaven.repo.local=$CI_PROJECT_DIR/.m2/repository' },
         cache: cacheOn(['pom.xml'], ['.m2/repository/']),
       }
     : {
-        image: a.wrapper ? `eclipse-temurin:${java}-jdk` : `gradle:8.14-jdk${java}`,
+        image: a.wrapper ? `eclipse-temurin:${java}-jdk` : jvmBuildImage(false, java),
         interruptible: true,
         variables: { GRADLE_USER_HOME: '$CI_PROJECT_DIR/.gradle-home' },
         cache: cacheOn([a.lockfile ?? 'build.gradle'], ['.gradle-home/caches/', '.gradle-home/wrapper/']),
       };
-  const reports = maven ? 'target/surefire-reports/TEST-*.xml' : 'build/test-results/test/**/TEST-*.xml';
   const out = maven ? 'target/*.jar' : 'build/libs/*.jar';
   return {
     name,
     description: `${name === 'kotlin' ? 'Kotlin' : 'Java'} (${a.buildTool}): test with JUnit reports, package`,
     jobs: {
       [hidden]: base,
-      [`${name}-test`]: {
-        extends: hidden,
-        stage: 'test',
-        script: [a.testCommand ?? 'mvn --batch-mode verify'],
-        artifacts: { when: 'always', expire_in: EXPIRE, reports: { junit: reports } },
-      },
+      ...(a.testCommand ? { [`${name}-test`]: { extends: hidden, stage: 'test', ...testScript(a) } } : {}),
       [`${name}-build`]: {
         extends: hidden,
         stage: 'build',
@@ -279,7 +262,7 @@ function rustFragment(a: Analysis): Fragment {
         stage: 'lint',
         script: ['rustup component add rustfmt clippy', 'cargo fmt --all -- --check', a.lintCommand ?? 'cargo clippy'],
       },
-      'rust-test': { extends: '.rust', stage: 'test', script: [a.testCommand ?? 'cargo test'] },
+      ...(a.testCommand ? { 'rust-test': { extends: '.rust', stage: 'test', ...testScript(a) } } : {}),
       'rust-build': {
         extends: '.rust',
         stage: 'build',
@@ -300,19 +283,20 @@ function rubyFragment(a: Analysis): Fragment {
   };
   const jobs: Record<string, Job> = { '.ruby': base };
   if (a.lintCommand) jobs['ruby-lint'] = { extends: '.ruby', stage: 'lint', script: [a.lintCommand] };
-  jobs['ruby-test'] = {
-    extends: '.ruby',
-    stage: 'test',
-    ...(a.framework === 'rails' ? { variables: { RAILS_ENV: 'test' } } : {}),
-    script: [a.testCommand ?? 'bundle exec rake test'],
-  };
+  if (a.testCommand)
+    jobs['ruby-test'] = {
+      extends: '.ruby',
+      stage: 'test',
+      ...(a.framework === 'rails' ? { variables: { RAILS_ENV: 'test' } } : {}),
+      ...testScript(a),
+    };
   if (a.lockfile === 'Gemfile.lock') {
     jobs['bundle-audit'] = {
       extends: '.ruby',
       stage: 'scan',
       allow_failure: true,
       before_script: [],
-      script: ['gem install bundler-audit -v 0.9.2', 'bundle-audit check --update'],
+      script: [`gem install bundler-audit -v ${TOOLS.bundlerAudit.version}`, 'bundle-audit check --update'],
       rules: scanRules(),
     };
   }
@@ -328,21 +312,23 @@ function phpFragment(a: Analysis): Fragment {
     before_script: [
       'apt-get update -qq && apt-get install -y -qq git unzip libzip-dev > /dev/null',
       'docker-php-ext-install zip > /dev/null',
-      'curl -sS https://getcomposer.org/installer | php -- --install-dir=/usr/local/bin --filename=composer --version=2.8.8',
+      `curl -sS https://getcomposer.org/installer | php -- --install-dir=/usr/local/bin --filename=composer --version=${TOOLS.composer.version}`,
       'composer install --no-interaction --prefer-dist --no-progress',
     ],
   };
   const jobs: Record<string, Job> = { '.php': base };
   if (a.lintCommand) jobs['php-lint'] = { extends: '.php', stage: 'lint', script: [a.lintCommand] };
-  jobs['php-test'] = {
-    extends: '.php',
-    stage: 'test',
-    script: a.testCommand
-      ? a.framework === 'laravel'
-        ? ['cp -n .env.example .env || true', 'php artisan key:generate', a.testCommand]
-        : [a.testCommand]
-      : noTest('no phpunit configuration'),
-  };
+  if (a.testCommand) {
+    const t = testScript(a);
+    jobs['php-test'] = {
+      extends: '.php',
+      stage: 'test',
+      ...t,
+      ...(a.framework === 'laravel'
+        ? { script: ['cp -n .env.example .env || true', 'php artisan key:generate', ...t.script] }
+        : {}),
+    };
+  }
   if (a.lockfile === 'composer.lock') {
     jobs['composer-audit'] = {
       extends: '.php',
@@ -373,12 +359,7 @@ function dotnetFragment(a: Analysis): Fragment {
         stage: 'lint',
         script: [a.lintCommand ?? 'dotnet format --verify-no-changes'],
       },
-      'dotnet-test': {
-        extends: '.dotnet',
-        stage: 'test',
-        script: [`${a.testCommand ?? 'dotnet test'} --no-restore --logger trx --results-directory TestResults`],
-        artifacts: { when: 'always', expire_in: EXPIRE, paths: ['TestResults/'] },
-      },
+      ...(a.testCommand ? { 'dotnet-test': { extends: '.dotnet', stage: 'test', ...testScript(a) } } : {}),
       'dotnet-build': {
         extends: '.dotnet',
         stage: 'build',
@@ -399,17 +380,12 @@ function dotnetFragment(a: Analysis): Fragment {
   };
 }
 
+/** No recognised stack: the test command found (e.g. `make test`), or nothing at all (no proposal is made then). */
 function genericFragment(a: Analysis): Fragment {
   return {
     name: 'generic',
-    description: 'No recognised stack: one test job to fill in',
-    jobs: {
-      test: {
-        stage: 'test',
-        interruptible: true,
-        script: a.testCommand ? [a.testCommand] : noTest('no language manifest found'),
-      },
-    },
+    description: 'No recognised stack: the test command found',
+    jobs: a.testCommand ? { test: { stage: 'test', interruptible: true, ...testScript(a) } } : {},
   };
 }
 

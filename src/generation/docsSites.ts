@@ -1,8 +1,8 @@
 import type { Analysis, Analyzer } from './analyzeRepository.js';
 import { EXPIRE, type Fragment, type Job } from './composeDefaultPipeline.js';
-import { DEFAULT_VERSIONS } from './defaultVersions.js';
 import type { Language } from './slugs.js';
 import { STACK_IMAGES, STACK_TOOL_VERSIONS } from './stackTools.js';
+import { defaultVersion } from './versions.js';
 
 /**
  * Static documentation sites (language `docs`): MkDocs and Hugo, published with GitLab Pages.
@@ -96,7 +96,7 @@ export function docsFragment(a: Analysis): Fragment {
           `pip install mkdocs==${a.versions.mkdocs ?? STACK_TOOL_VERSIONS.mkdocs}${a.versions['mkdocs-material'] ? ` mkdocs-material==${a.versions['mkdocs-material']}` : ''}`,
         ];
     base = {
-      image: `python:${a.versions.python ?? DEFAULT_VERSIONS.python}-slim`,
+      image: `python:${a.versions.python ?? defaultVersion('python')}-slim`,
       interruptible: true,
       variables: { PIP_CACHE_DIR: '$CI_PROJECT_DIR/.cache/pip', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
       cache: { key: a.lockfile ? { files: [a.lockfile] } : 'mkdocs', paths: ['.cache/pip/'] },

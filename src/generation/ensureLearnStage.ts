@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isCollection, isMap, isPair, isScalar, isSeq, type Node, visit, type YAMLMap } from 'yaml';
 import { UserFacingError } from '../errors.js';
-import { TOOL_IMAGES } from './composeDefaultPipeline.js';
 import { parseCiYaml } from './parseCiYaml.js';
+import { TOOL_IMAGES } from './versions.js';
 
 export interface LearnStageOptions {
   /** LEARN_COMPONENT: a component address with an exact version; null → inline `learn_record` job */

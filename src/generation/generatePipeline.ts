@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { UserFacingError } from '../errors.js';
 import type { LintResult } from '../gitlab/GitLab.js';
-import type { ArmCandidate, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
+import type { ArmCandidate, ArmConfidence, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
 import type { RepoReader } from '../repo/RepoReader.js';
 import { type Analysis, analyzeRepository, type Evidence } from './analyzeRepository.js';
 import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
+import { NoProposalError, runsTests, searchedFor, testCommands } from './honestTests.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
 import { type Framework, type Language, slugProblem } from './slugs.js';
 import { type LintFn, validatePipeline } from './validatePipeline.js';
@@ -53,6 +54,12 @@ export interface Generation {
   evidence: Evidence[];
   source: ApiSource;
   confidence: number;
+  /** the chooser's posterior for the pick (null for choosers that have none) */
+  confidenceDetail: ArmConfidence | null;
+  /** the chosen configuration runs no tests or the stack is unknown: it started from Beta(1, 1) */
+  untested: boolean;
+  /** test commands found in the repository; empty: "no tests found" */
+  tests: string[];
   config: string;
   dockerfile: string | null;
   decisionId: string | null;
@@ -73,6 +80,10 @@ export interface GenerationJson {
   evidence: Evidence[];
   source: ApiSource;
   confidence: number;
+  /** the test commands found, or "none" (the proposal then has no test job) */
+  tests: string[] | 'none';
+  /** resolved runtime and tool versions; the evidence says why */
+  versions: Record<string, string>;
   config: string;
   dockerfile?: string;
 }
@@ -84,6 +95,8 @@ export function toGenerationJson(g: Generation): GenerationJson {
     evidence: g.evidence,
     source: g.source,
     confidence: g.confidence,
+    tests: g.tests.length > 0 ? g.tests : 'none',
+    versions: g.analysis.versions,
     config: g.config,
     ...(g.dockerfile ? { dockerfile: g.dockerfile } : {}),
   };
@@ -104,7 +117,8 @@ const BUILDS_IMAGE = /\b(buildah|kaniko|docker build|docker buildx|podman build)
  * Learned configurations ran green here; an exact template was written for the stack; the default
  * is fitted to the detected facts but never ran; an unknown stack lowers everything.
  */
-function priorConfidence(source: ArmSource, exact: boolean, a: Analysis): number {
+function priorConfidence(source: ArmSource, exact: boolean, a: Analysis, untested: boolean): number {
+  if (untested) return 0.5;
   const base =
     source === 'learned'
       ? 0.9
@@ -172,6 +186,8 @@ interface Prepared {
  */
 export async function generatePipeline(input: GenerateInput, deps: GenerateDeps): Promise<Generation> {
   const analysis = applyOverrides(await analyzeRepository(input.reader), input.overrides);
+  const tests = testCommands(analysis);
+  if (analysis.language === 'unknown' && tests.length === 0) throw new NoProposalError(searchedFor());
   const context: LearningContext = { tenant: input.tenant, language: analysis.language, framework: analysis.framework };
   const composed = composeDefaultPipeline(analysis);
   const tried: CandidateTrial[] = [];
@@ -192,7 +208,8 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
     seen.add(hash);
     const v = validatePipeline(config);
     tried.push({ label: raw.label, source: raw.source, hash, ok: v.ok, errors: v.errors });
-    if (v.ok) prepared.push({ arm: { ...raw, config, hash }, exact });
+    const untested = analysis.language === 'unknown' || !runsTests(config);
+    if (v.ok) prepared.push({ arm: { ...raw, config, hash, ...(untested ? { untested } : {}) }, exact });
   };
 
   // The project's own CI in GitLab form. Considered before learned candidates: when it already ran
@@ -280,7 +297,10 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
       source: apiSource(picked.arm.source),
       confidence: choice.confidence
         ? Math.round(choice.confidence.mean * 100) / 100
-        : priorConfidence(picked.arm.source, picked.exact, analysis),
+        : priorConfidence(picked.arm.source, picked.exact, analysis, picked.arm.untested ?? false),
+      confidenceDetail: choice.confidence,
+      untested: picked.arm.untested ?? false,
+      tests,
       config: picked.arm.config,
       dockerfile,
       decisionId: choice.decisionId,

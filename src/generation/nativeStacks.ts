@@ -1,7 +1,7 @@
 import type { Analysis, Analyzer } from './analyzeRepository.js';
 import { EXPIRE, type Fragment, type Job } from './composeDefaultPipeline.js';
-import { DEFAULT_VERSIONS } from './defaultVersions.js';
 import type { Language } from './slugs.js';
+import { defaultVersion } from './versions.js';
 
 /**
  * C and C++ built with CMake, Meson or plain Make (frameworks `cmake`, `meson`, `make`). CMake is
@@ -115,7 +115,7 @@ const APT = 'apt-get update -qq && apt-get install -y -qq --no-install-recommend
 export function nativeFragment(a: Analysis): Fragment {
   const name = a.language === 'c' ? 'c' : 'cpp';
   const system = a.framework === 'meson' ? 'meson' : a.framework === 'make' ? 'make' : 'cmake';
-  const base: Job = { image: `gcc:${a.versions.gcc ?? DEFAULT_VERSIONS.gcc}`, interruptible: true };
+  const base: Job = { image: `gcc:${a.versions.gcc ?? defaultVersion('gcc')}`, interruptible: true };
   if (system === 'cmake') base.before_script = [`${APT} cmake > /dev/null`];
   if (system === 'meson') base.before_script = [`${APT} meson ninja-build > /dev/null`];
   const build =

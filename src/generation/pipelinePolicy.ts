@@ -184,7 +184,7 @@ function imagesOf(
   return out;
 }
 
-/** `node:20` → docker.io/library/node; `quay.io/x/y:1` → quay.io/x/y; `$CI_REGISTRY_IMAGE/x` kept. */
+/** `node:<tag>` → docker.io/library/node; `quay.io/x/y:1` → quay.io/x/y; `$CI_REGISTRY_IMAGE/x` kept. */
 export function imageRepository(ref: string): { registry: string; path: string } {
   const noDigest = ref.replace(/@sha256:[0-9a-f]+$/i, '');
   const slash = noDigest.indexOf('/');

@@ -1,8 +1,8 @@
 import type { Analysis } from './analyzeRepository.js';
-import { DEFAULT_VERSIONS } from './defaultVersions.js';
+import { defaultVersion, jvmBuildImage, TOOLS } from './versions.js';
 
 function ver(a: Analysis, tool: string): string {
-  return a.versions[tool] ?? DEFAULT_VERSIONS[tool];
+  return a.versions[tool] ?? defaultVersion(tool);
 }
 
 /**
@@ -63,9 +63,9 @@ CMD ${start}
               : '["python", "-m", "app"]';
       const install =
         a.packageManager === 'poetry'
-          ? 'COPY pyproject.toml poetry.lock* ./\nRUN pip install --no-cache-dir poetry==2.1.3 && poetry config virtualenvs.create false && poetry install --only main --no-root'
+          ? `COPY pyproject.toml poetry.lock* ./\nRUN pip install --no-cache-dir poetry==${a.versions.poetry ?? TOOLS.poetry.version} && poetry config virtualenvs.create false && poetry install --only main --no-root`
           : a.packageManager === 'uv'
-            ? 'COPY pyproject.toml uv.lock* ./\nRUN pip install --no-cache-dir uv==0.7.8 && uv pip install --system -r pyproject.toml'
+            ? `COPY pyproject.toml uv.lock* ./\nRUN pip install --no-cache-dir uv==${a.versions.uv ?? TOOLS.uv.version} && uv pip install --system -r pyproject.toml`
             : a.lockfile === 'requirements.txt'
               ? 'COPY requirements.txt ./\nRUN pip install --no-cache-dir -r requirements.txt'
               : 'COPY . .\nRUN pip install --no-cache-dir .';
@@ -84,7 +84,7 @@ CMD ${cmd}
     case 'java':
     case 'kotlin': {
       const maven = a.buildTool === 'maven';
-      const builder = maven ? `maven:3.9-eclipse-temurin-${ver(a, 'java')}` : `gradle:8.14-jdk${ver(a, 'java')}`;
+      const builder = jvmBuildImage(maven, ver(a, 'java'));
       const build = maven
         ? 'mvn --batch-mode package -DskipTests'
         : 'gradle bootJar --no-daemon || gradle assemble --no-daemon';
@@ -132,7 +132,7 @@ CMD ${a.framework === 'rails' ? '["bin/rails", "server", "-b", "0.0.0.0"]' : '["
 `;
     case 'php':
       return `# Proposed by pipeline-learner: review the document root.
-FROM composer:2.8 AS vendor
+FROM composer:${TOOLS.composer.image} AS vendor
 WORKDIR /app
 COPY composer.json composer.lock* ./
 RUN composer install --no-dev --no-scripts --prefer-dist --no-interaction

@@ -25,10 +25,10 @@ export function armStats(
   contextRuns: number,
   options: LearnerOptions,
   shared?: { successes: number; failures: number } | null,
-  fallback?: { durationS?: number | null; stagesCount?: number | null },
+  fallback?: { durationS?: number | null; stagesCount?: number | null; untested?: boolean },
 ): ArmStats {
   const a = decayTo(arm, contextRuns, options.halfLifeRuns);
-  const prior = sourcePrior(a.source);
+  const prior = sourcePrior(a.source, fallback?.untested ?? false);
   const sh =
     options.shareAcrossTenants && shared
       ? sharedPseudoCounts(shared.successes, shared.failures, options.sharedMaxRuns)

@@ -30,6 +30,11 @@ export interface ArmCandidate {
   dockerfile?: string | null;
   /** where it came from, for people: "learned from acme/app pipeline 31", "template node-express" */
   label: string;
+  /**
+   * The configuration runs no tests, or its stack is unknown: its green says little, so it starts
+   * from the uninformed Beta(1, 1) instead of its source's prior.
+   */
+  untested?: boolean;
   /** seed-000 facts, when known */
   stagesCount?: number;
   lastDurationS?: number | null;

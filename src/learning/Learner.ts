@@ -177,6 +177,7 @@ export class Learner implements Chooser {
       const stats = armStats(evidence, contextRuns, this.options, shared?.get(c.hash), {
         durationS: c.lastDurationS ?? null,
         stagesCount: c.stagesCount ?? null,
+        untested: c.untested ?? false,
       });
       return { candidate: c, arm: evidence, stats };
     });

@@ -20,6 +20,7 @@ export class PriorChooser implements Chooser {
       armStats(emptyArm(c.hash, c.source), 0, DEFAULT_LEARNER_OPTIONS, null, {
         durationS: c.lastDurationS ?? null,
         stagesCount: c.stagesCount ?? null,
+        untested: c.untested ?? false,
       }),
     );
     const forced = options.forcedHash

@@ -16,8 +16,12 @@ export const SOURCE_PRIORS: Record<ArmSource, { alpha: number; beta: number }> =
   llm: { alpha: 1, beta: 1 },
 };
 
-export function sourcePrior(source: ArmSource): { alpha: number; beta: number } {
-  return SOURCE_PRIORS[source] ?? { alpha: 1, beta: 1 };
+/** For an arm that runs no tests or whose stack is unknown: no reason to expect success or failure. */
+export const UNINFORMED_PRIOR = { alpha: 1, beta: 1 } as const;
+
+export function sourcePrior(source: ArmSource, untested = false): { alpha: number; beta: number } {
+  if (untested) return { ...UNINFORMED_PRIOR };
+  return SOURCE_PRIORS[source] ?? { ...UNINFORMED_PRIOR };
 }
 
 /**

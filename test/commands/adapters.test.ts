@@ -37,6 +37,9 @@ describe('adapters to the command ports', () => {
       policy: 'thompson',
       lint: { valid: true, errors: [], warnings: [] },
       warnings: ['no lockfile'],
+      tests: ['pytest'],
+      untested: false,
+      confidenceDetail: null,
     } as unknown as Generation;
     expect(toGeneratedPipeline(g, report)).toMatchObject({
       source: 'learned',

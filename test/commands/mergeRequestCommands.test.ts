@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safeReply } from '../../src/commands/markdown.js';
 import { conversationMessages, execution, latestProposal } from '../../src/db/commandStore.js';
 import type { Store } from '../../src/db/openDatabase.js';
+import { NoProposalError, searchedFor } from '../../src/generation/honestTests.js';
 import { handleEmojiEvent } from '../../src/handlers/emojiEvent.js';
 import { handleNoteEvent, noteEventJobHandler } from '../../src/handlers/noteEvent.js';
 import { handleProposalOutcome } from '../../src/handlers/proposalOutcome.js';
@@ -439,5 +440,18 @@ describe.each(storeKinds)('merge request commands (%s)', (kind) => {
     await handleNoteEvent(s.comment(s.dev, '/pipeline generate').payload, s.deps, { id: 'job-42' });
     expect(s.botNotes().at(-1)?.body).toContain('The command failed (job `job-42`)');
     expect(s.log.lines.some((l) => l.level === 'error' && l.obj.job === 'job-42')).toBe(true);
+  });
+
+  it('answers an unknown stack without tests with no proposal and what was searched for', async (t) => {
+    if (!store) return t.skip();
+    const s = setup();
+    s.generator.proposePipeline = async () => {
+      throw new NoProposalError(searchedFor());
+    };
+    await handleNoteEvent(s.comment(s.dev, '/pipeline generate').payload, s.deps, { id: 'job-43' });
+    const body = s.botNotes().at(-1)?.body ?? '';
+    expect(body).toMatch(/^No proposal: no known stack and no tests found/);
+    expect(body).toContain('Searched for: go.mod (go)');
+    expect(await latestProposal(store.db, s.project.id, s.mr.iid)).toBeNull();
   });
 });

@@ -488,7 +488,7 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
       Object.keys(g)
         .filter((k) => k !== 'dockerfile')
         .sort(),
-    ).toEqual(['config', 'confidence', 'evidence', 'framework', 'language', 'source'].sort());
+    ).toEqual(['config', 'confidence', 'evidence', 'framework', 'language', 'source', 'tests', 'versions'].sort());
     expect(g).toMatchObject({ language: 'node', framework: 'express' });
     expect(['reinforcement_learning', 'template', 'default', 'llm']).toContain(g.source);
     expect(typeof g.confidence).toBe('number');

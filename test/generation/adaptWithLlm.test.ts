@@ -45,7 +45,7 @@ const input = (over: Partial<AdaptInput> = {}): AdaptInput => ({
 });
 const answer = (config: string) => ({ content: JSON.stringify({ config, changes: 'x' }) });
 /** the base with the test job's cache key line removed and one allowed line added: a real adaptation */
-const adapted = () => base.replace(/(\n {4}- npm test\n)/, '$1    - npm run lint\n');
+const adapted = () => base.replace(/(\n {4}- npm test[^\n]*\n)/, '$1    - npm run lint\n');
 
 describe('adaptWithLlm: the adapt → validate → repair → policy path', () => {
   it('a valid, policy-clean adaptation becomes an llm arm with the learn stage', async () => {

@@ -49,6 +49,8 @@ describe('pipeline-learner generate', () => {
       'framework',
       'language',
       'source',
+      'tests',
+      'versions',
     ]);
     expect(json).toMatchObject({ language: 'node', framework: 'express', source: 'default' });
     expect(existsSync(join(dir, '.gitlab-ci.yml'))).toBe(false);
@@ -144,7 +146,7 @@ describe('pipeline-learner generate', () => {
     expect(out.stderr).toMatch(/\.gitlab-ci\.yml already exists.*--force/);
     expect(readFileSync(join(dir, '.gitlab-ci.yml'), 'utf8')).toBe('mine: {script: [x]}\n');
     expect(await main(['generate', '.', '--write', '--force'], cli)).toBe(0);
-    expect(readFileSync(join(dir, '.gitlab-ci.yml'), 'utf8')).toContain('golang:1.23.4');
+    expect(readFileSync(join(dir, '.gitlab-ci.yml'), 'utf8')).toContain('golang:1.26');
   });
 
   it('bad input exits 2', async () => {

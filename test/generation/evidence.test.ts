@@ -552,6 +552,8 @@ describe('the generated proposal', () => {
       'proj/settings.py':
         'DATABASES = {\n  "default": {\n    "ENGINE": "django.db.backends.postgresql",\n    "HOST": os.getenv("DB_HOST"),\n  }\n}\n',
       'compose.yaml': 'services:\n  db:\n    image: postgres:15.4\n',
+      // honest tests: without test files there is no test job to give services to
+      'proj/tests.py': 'from django.test import TestCase\n',
     };
     const { gitlab } = memoryGitLab(files);
     const a = await analyzeRepository(new GitLabRepoReader(gitlab, 'acme/app', 'main'));

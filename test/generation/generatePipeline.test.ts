@@ -52,6 +52,13 @@ const userTemplate = (framework: string, body = 'custom:\n  script: [make ci]\n'
 describe('generatePipeline', () => {
   it('produces a valid pipeline with the learn stage for every fixture', async () => {
     for (const name of Object.keys(EXPECTED)) {
+      if (name === 'unknown') {
+        // no stack and no tests: no proposal (honest tests)
+        await expect(generatePipeline({ reader: fixtureReader(name), tenant: 'local' }, base)).rejects.toThrow(
+          /No proposal/,
+        );
+        continue;
+      }
       const exp = EXPECTED[name];
       const g = await generatePipeline({ reader: fixtureReader(name), tenant: 'local' }, base);
       expect(g.source, name).toBe(exp.source ?? 'default');
@@ -89,15 +96,19 @@ describe('generatePipeline', () => {
   it('pins images, keys caches on the lockfile, and expires artifacts', async () => {
     const g = await generatePipeline({ reader: fixtureReader('node-express'), tenant: 'local' }, base);
     const doc = parse(g.config) as Record<string, Record<string, unknown>>;
+    // .nvmrc "20" is an exact pin, kept
     expect(doc['.node'].image).toBe('node:20');
     expect(doc['.node'].cache).toEqual({ key: { files: ['package-lock.json'] }, paths: ['.npm/'] });
-    expect(doc['node-test'].script).toEqual(['npm test']);
+    expect(doc['node-test'].script).toEqual([
+      'npm test -- --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=report.xml',
+    ]);
+    expect(doc['node-test'].artifacts).toMatchObject({ reports: { junit: 'report.xml' } });
     expect(doc['.node'].interruptible).toBe(true);
     const py = parse(
       (await generatePipeline({ reader: fixtureReader('python-fastapi'), tenant: 'local' }, base)).config,
     );
-    expect(py['python-test'].artifacts.expire_in).toBe('1 week');
-    expect(py['python-test'].script).toEqual(['poetry run pytest --junitxml=report.xml']);
+    // pytest is declared but there is no test file: no test job at all
+    expect(py['python-test']).toBeUndefined();
     expect(py['.python'].cache.key.files).toEqual(['poetry.lock']);
   });
 
@@ -181,7 +192,8 @@ describe('generatePipeline', () => {
       { ...base, templates: templates(builtInTemplates()) },
     );
     expect(g.source).toBe('default');
-    expect(g.config).toContain('golang:1.22');
+    // go.mod's `go 1.22` is a minimum: the newest supported release at least six months old
+    expect(g.config).toContain('golang:1.26');
   });
 
   it('hands the chooser every valid arm in priority order and reports its confidence', async () => {
@@ -213,6 +225,8 @@ describe('generatePipeline', () => {
       'framework',
       'language',
       'source',
+      'tests',
+      'versions',
     ]);
   });
 
@@ -223,7 +237,7 @@ describe('generatePipeline', () => {
     );
     expect([g.language, g.framework]).toEqual(['python', 'flask']);
     expect(g.evidence.at(-1)?.file).toBe('(override)');
-    expect(g.config).toContain('python:3.12-slim');
+    expect(g.config).toContain('python:3.14-slim');
   });
 
   it('uses the learn component when one is configured', async () => {
@@ -286,7 +300,7 @@ describe('monorepo without a root manifest', () => {
     expect(doc['.backend:go'].before_script).toEqual(['cd backend']);
     expect(doc['backend:go-test'].artifacts).toMatchObject({ paths: ['backend/coverage.out'] });
     expect(doc['.web:node'].before_script).toEqual(['cd web']);
-    expect(doc['web:node-test'].script).toEqual(['npm test']);
+    expect((doc['web:node-test'].script as string[])[0]).toMatch(/^npm test -- --test-reporter=spec/);
     expect(validatePipeline(g.config).ok).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GitLab, LintResult, TreeEntry } from '../../src/gitlab/GitLab.js';
 import { LocalRepoReader } from '../../src/repo/LocalRepoReader.js';
+import type { RepoReader } from '../../src/repo/RepoReader.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'repos');
 
@@ -52,4 +53,13 @@ export function memoryGitLab(files: Record<string, string>, lint?: (content: str
     },
   };
   return { gitlab: gl as GitLab, calls };
+}
+
+/** A repository of a few files, in memory: the small fixtures of the version and honest-test tests. */
+export function repo(files: Record<string, string>): RepoReader {
+  return {
+    description: 'memory',
+    list: async () => Object.keys(files),
+    read: async (p) => files[p] ?? null,
+  };
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_VERSIONS } from '../defaultVersions.js';
+import { SERVICE_VERSIONS } from '../versions.js';
 
 export type ServiceKind =
   | 'postgres'
@@ -20,7 +20,7 @@ export interface ServiceNeed {
 
 interface ServiceKindSpec {
   image: string;
-  /** key of DEFAULT_VERSIONS */
+  /** key of SERVICE_VERSIONS */
   versionKey: string;
   alias: string;
   port: number;
@@ -221,7 +221,7 @@ export function gitlabServices(needs: ServiceNeed[], envNames: Record<string, st
   for (const n of needs) {
     const s = SERVICE_KINDS[n.kind];
     const entry: Record<string, unknown> = {
-      name: `${s.image}:${n.version ?? DEFAULT_VERSIONS[s.versionKey]}`,
+      name: `${s.image}:${n.version ?? SERVICE_VERSIONS[s.versionKey]}`,
       alias: s.alias,
     };
     if (Object.keys(s.variables).length) entry.variables = { ...s.variables };

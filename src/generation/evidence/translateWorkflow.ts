@@ -1,5 +1,5 @@
 import { Document, isMap, isScalar } from 'yaml';
-import { DEFAULT_VERSIONS } from '../defaultVersions.js';
+import { defaultVersion } from '../versions.js';
 import { isTestingJob, SHIPPING_JOB, type Workflow, type WorkflowJob } from './githubActions.js';
 import { SERVICE_KINDS, serviceKindOfImage } from './services.js';
 
@@ -290,7 +290,7 @@ function translateJob(
         );
       }
       if (setup.tool === 'ruby' && /^true$/i.test(withArgs['bundler-cache'] ?? '')) before.push('bundle install');
-      const v = version ?? facts.versions[setup.tool] ?? DEFAULT_VERSIONS[setup.tool];
+      const v = version ?? facts.versions[setup.tool] ?? (defaultVersion(setup.tool) || undefined);
       if (!runtime || (LANGUAGE_TOOL[facts.language] === setup.tool && runtime.tool !== setup.tool)) {
         if (runtime) extraRuntimes.push(runtime.tool);
         runtime = { tool: setup.tool, version: v };
@@ -311,13 +311,13 @@ function translateJob(
   if (!image) {
     const tool = runtime?.tool ?? LANGUAGE_TOOL[facts.language];
     if (tool) {
-      const version = runtime?.version ?? facts.versions[tool] ?? DEFAULT_VERSIONS[tool];
+      const version = runtime?.version ?? facts.versions[tool] ?? (defaultVersion(tool) || undefined);
       image = imageFor(tool, version, commands);
     }
   }
   // uv is installed with pip, so the job needs a Python image when nothing else chose one
   if (!image && before.some((b) => b.includes('uv')))
-    image = `python:${facts.versions.python ?? DEFAULT_VERSIONS.python}`;
+    image = `python:${facts.versions.python ?? defaultVersion('python')}`;
   if (image?.startsWith('php:')) {
     before.unshift(
       'apt-get update -qq && apt-get install -y -qq git unzip > /dev/null',
