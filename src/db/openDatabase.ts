@@ -5,6 +5,7 @@ import { Kysely, Migrator, sql } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import { errorMessage, UserFacingError } from '../errors.js';
+import { withTimeout } from '../withTimeout.js';
 import { acquireDataDirLock } from './DataDirLock.js';
 import type { Database, Db } from './database.js';
 import { migrations } from './migrations.js';
@@ -115,21 +116,9 @@ function resilientClient(open: () => postgres.Sql) {
   const limited = <T>(p: Promise<T>): Promise<T> => {
     const ms = timeoutMs;
     if (ms === null) return p;
-    return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => {
-        reset();
-        reject(new QueryTimeoutError(ms));
-      }, ms);
-      p.then(
-        (v) => {
-          clearTimeout(t);
-          resolve(v);
-        },
-        (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      );
+    return withTimeout(p, ms, () => {
+      reset();
+      return new QueryTimeoutError(ms);
     });
   };
   const sql = Object.assign(

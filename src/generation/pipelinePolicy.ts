@@ -4,6 +4,7 @@ import { allowedCommands, type CommandRule } from './allowedCommands.js';
 import { TOOL_IMAGES } from './composeDefaultPipeline.js';
 import { hasLearn, LEARN_JOB, type LearnStageOptions, learnScript } from './ensureLearnStage.js';
 import { parseCiYaml, YamlSyntaxError } from './parseCiYaml.js';
+import { CI_KEYWORDS } from './validatePipeline.js';
 
 /**
  * Policy checks for a configuration a language model wrote (docs/llm.md, "Policy checks"). An
@@ -64,20 +65,7 @@ export interface PolicyResult {
   violations: PolicyViolation[];
 }
 
-const GLOBAL_KEYS = new Set([
-  'default',
-  'include',
-  'stages',
-  'variables',
-  'workflow',
-  'spec',
-  'image',
-  'services',
-  'cache',
-  'before_script',
-  'after_script',
-  'types',
-]);
+const GLOBAL_KEYS = CI_KEYWORDS;
 const SCRIPT_KEYS = ['before_script', 'script', 'after_script'];
 const DEPLOY = /(^|[^a-z])(deploy|release|publish|production|prod|rollout)([^a-z]|$)/i;
 const SECRET_REF = /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g;

@@ -13,7 +13,7 @@ export interface ValidationResult {
 export type LintFn = (yaml: string) => Promise<LintResult>;
 
 /** Top-level keys that are keywords, not jobs. */
-const KEYWORDS = new Set([
+export const CI_KEYWORDS: ReadonlySet<string> = new Set([
   'default',
   'include',
   'stages',
@@ -70,7 +70,7 @@ export function validatePipeline(yaml: string): ValidationResult {
 
   const jobs = new Map<string, Js>();
   for (const [name, value] of Object.entries(js)) {
-    if (KEYWORDS.has(name)) continue;
+    if (CI_KEYWORDS.has(name)) continue;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       if (!name.startsWith('.')) errors.push(`job ${name}: must be a mapping`);
       continue;

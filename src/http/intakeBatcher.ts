@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import { acceptDeliveries, type DeliveryInput, type DeliveryResult } from '../db/deliveries.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { withTimeout } from '../withTimeout.js';
 import type { DeliverySpool } from './deliverySpool.js';
 
 /** Stored in the database, or (while it cannot take them) appended to the spool and fsync'd. */
@@ -66,7 +67,12 @@ export function createIntakeBatcher(db: Db, options: IntakeOptions = {}): Intake
   let closed = false;
   let outageSince: number | null = null;
 
-  const store = (inputs: DeliveryInput[]) => withTimeout(acceptDeliveries(db, inputs), writeTimeoutMs);
+  const store = (inputs: DeliveryInput[]) =>
+    withTimeout(
+      acceptDeliveries(db, inputs),
+      writeTimeoutMs,
+      () => new Error(`the database did not answer within ${writeTimeoutMs} ms`),
+    );
 
   async function toSpool(batch: Pending[], cause: unknown): Promise<void> {
     if (!spool) {
@@ -210,22 +216,6 @@ export function createIntakeBatcher(db: Db, options: IntakeOptions = {}): Intake
       replayTimer = null;
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the database did not answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** The SQLSTATE of a data exception (class 22) or integrity violation (class 23), else null. */

@@ -1,4 +1,5 @@
 import { Document, isMap, isScalar } from 'yaml';
+import { CI_KEYWORDS } from '../validatePipeline.js';
 import { defaultVersion } from '../versions.js';
 import { isTestingJob, SHIPPING_JOB, type Workflow, type WorkflowJob } from './githubActions.js';
 import { SERVICE_KINDS, serviceKindOfImage } from './services.js';
@@ -54,20 +55,7 @@ const LANGUAGE_TOOL: Record<string, string> = {
 };
 
 /** GitLab keywords that cannot be job names. */
-const RESERVED = new Set([
-  'default',
-  'include',
-  'stages',
-  'variables',
-  'workflow',
-  'image',
-  'services',
-  'cache',
-  'before_script',
-  'after_script',
-  'types',
-  'pages',
-]);
+const RESERVED = new Set([...CI_KEYWORDS, 'pages']);
 
 function actionName(uses: string): string {
   return uses.split('@')[0].toLowerCase();
