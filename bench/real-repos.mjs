@@ -4,6 +4,7 @@
 //
 //   node bench/real-repos.mjs <dir> [--cli dist/cli.js] [--json] [--only a,b] [--timeout-min 8]
 //                                   [--out <dir>] [--no-run] [--no-own] [--fresh-own] [--iterations 20]
+//   node bench/real-repos.mjs <dir> --report <out>/results.json    (re-render a finished run)
 //
 // <dir> holds checkouts named owner__name (see bench/real-repos.json and docs/real-repos.md).
 // Results and logs go to --out (default <dir>/../real-repos-out); the maintainers' results are cached there per
@@ -31,6 +32,7 @@ const { values: opt, positionals } = parseArgs({
     'no-own': { type: 'boolean', default: false },
     'fresh-own': { type: 'boolean', default: false },
     iterations: { type: 'string', default: '20' },
+    report: { type: 'string' },
   },
 });
 if (positionals.length !== 1) {
@@ -364,13 +366,17 @@ async function evaluate(name) {
     // 3. the test jobs under the shell executor (needs: pulled in)
     if (testJobs.length > 0) {
       log(`${name}: running ${row.testJobs.join(', ')}`);
+      // --needs only for explicit needs: without them gitlab-ci-local would run every earlier stage (lint too)
+      const needs = testJobs.some(([, v]) => Array.isArray(v.needs) && v.needs.length > 0) ? ['--needs'] : [];
       const r = await sh(
         process.execPath,
-        [GCL, '--no-color', '--force-shell-executor', '--needs', ...SKIP_VARS, ...row.testJobs],
+        [GCL, '--no-color', '--force-shell-executor', ...needs, ...SKIP_VARS, ...row.testJobs],
         { cwd: work, env },
       );
       writeFileSync(join(outDir, `${name}.jobs.log`), r.out);
       row.test = r.timedOut ? 'timeout' : r.code === 0 ? 'green' : 'red';
+      const failed = [...r.out.matchAll(/^\s*FAIL\s+(\S+)/gm)].map((m) => m[1]);
+      if (failed.some((j) => !row.testJobs.includes(j))) row.flags.push(`needed job red: ${failed.join(', ')}`);
       if (row.test !== 'green') row.reason = r.timedOut ? `over ${opt['timeout-min']} min` : reasonOf(r.out);
     }
   }
@@ -401,8 +407,9 @@ async function evaluate(name) {
   return row;
 }
 
-const rows = [];
-for (const name of dirs) {
+// --report re-renders an earlier run's results.json (e.g. as markdown after a --json run) without running anything
+const rows = opt.report ? JSON.parse(readFileSync(opt.report, 'utf8')) : [];
+for (const name of opt.report ? [] : dirs) {
   log(`${name}`);
   try {
     const row = await evaluate(name);
