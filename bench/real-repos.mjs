@@ -110,11 +110,29 @@ function freshCopy(src, dest, files = {}) {
   return dest;
 }
 
+// Jobs run on the host here, where a job's `apt-get install` of a package the host already has would only fight
+// other processes for the dpkg lock; a missing package still goes to the real apt-get.
+const SHIMS = join(outDir, 'shims');
+mkdirSync(SHIMS, { recursive: true });
+writeFileSync(
+  join(SHIMS, 'apt-get'),
+  `#!/bin/sh
+[ "$1" = update ] && exit 0
+if [ "$1" = install ]; then
+  missing=""
+  for a in "$@"; do case "$a" in -*|install) ;; *) dpkg -s "$a" >/dev/null 2>&1 || missing="$missing $a";; esac; done
+  [ -z "$missing" ] && exit 0
+fi
+exec /usr/bin/apt-get "$@"
+`,
+  { mode: 0o755 },
+);
+
 /** A per-repository virtualenv first on PATH: `pip install` in a shell-executor job stays out of the host Python. */
 function venvEnv(name) {
   const venv = join(outDir, 'venvs', name);
   if (!existsSync(join(venv, 'bin', 'python'))) spawnSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
-  return { PATH: `${join(venv, 'bin')}:${process.env.PATH}`, VIRTUAL_ENV: venv };
+  return { PATH: `${join(venv, 'bin')}:${SHIMS}:${process.env.PATH}`, VIRTUAL_ENV: venv };
 }
 
 // ---- services the shell executor cannot start (pinned: host PostgreSQL and Redis, Debian packages) ----
@@ -409,6 +427,9 @@ async function evaluate(name) {
 
 // --report re-renders an earlier run's results.json (e.g. as markdown after a --json run) without running anything
 const rows = opt.report ? JSON.parse(readFileSync(opt.report, 'utf8')) : [];
+// results.json keeps the rows of earlier runs into the same --out, so one repository can be re-run with --only
+const resultsFile = join(outDir, 'results.json');
+const earlier = existsSync(resultsFile) && !opt.report ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
 for (const name of opt.report ? [] : dirs) {
   log(`${name}`);
   try {
@@ -416,9 +437,18 @@ for (const name of opt.report ? [] : dirs) {
     rows.push(row);
     log(`${name}: preview ${row.preview}, test ${row.test}${row.own ? `, own ${row.own}` : ''}`);
   } catch (err) {
-    rows.push({ repo: name, stack: byDir.get(name)?.stack ?? '?', preview: `bench error: ${err.message}`, flags: [] });
+    const e = byDir.get(name);
+    rows.push({ repo: e?.repo ?? name, stack: e?.stack ?? '?', preview: `bench error: ${err.message}`, flags: [] });
   }
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify(rows, null, 2));
+  const kept = earlier.filter((e) => !rows.some((r) => r.repo === e.repo));
+  writeFileSync(
+    resultsFile,
+    JSON.stringify(
+      [...kept, ...rows].sort((a, b) => a.repo.localeCompare(b.repo)),
+      null,
+      2,
+    ),
+  );
 }
 
 // ---- summary ----
