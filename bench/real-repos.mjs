@@ -51,10 +51,11 @@ const log = (m) => process.stderr.write(`[real-repos] ${m}\n`);
 const manifest = existsSync(MANIFEST) ? JSON.parse(readFileSync(MANIFEST, 'utf8')) : { repos: [] };
 const byDir = new Map(manifest.repos.map((r) => [r.repo.replace('/', '__'), r]));
 const only = opt.only ? new Set(opt.only.split(',').map((s) => s.replace('/', '__'))) : null;
+// --only runs in the order given (cheap repositories first when time is short)
 const dirs = readdirSync(reposDir)
   .filter((n) => statSync(join(reposDir, n)).isDirectory() && existsSync(join(reposDir, n, '.git')))
   .filter((n) => !only || only.has(n))
-  .sort();
+  .sort((a, b) => (only ? [...only].indexOf(a) - [...only].indexOf(b) : a.localeCompare(b)));
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'bench',
@@ -128,11 +129,22 @@ exec /usr/bin/apt-get "$@"
   { mode: 0o755 },
 );
 
+// Version-manager shims (pyenv) would hand a job the host's global tools (a pytest the project never installs);
+// jobs see the interpreter through a fresh virtualenv only, as they would see it in a clean image.
+const HOST_PYTHON = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+  encoding: 'utf8',
+}).stdout.trim();
+const HOST_PATH = (process.env.PATH ?? '')
+  .split(':')
+  .filter((d) => !/\/\.(pyenv|rbenv|nodenv)\//.test(`${d}/`))
+  .join(':');
+
 /** A per-repository virtualenv first on PATH: `pip install` in a shell-executor job stays out of the host Python. */
 function venvEnv(name) {
   const venv = join(outDir, 'venvs', name);
-  if (!existsSync(join(venv, 'bin', 'python'))) spawnSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
-  return { PATH: `${join(venv, 'bin')}:${SHIMS}:${process.env.PATH}`, VIRTUAL_ENV: venv };
+  if (!existsSync(join(venv, 'bin', 'python')))
+    spawnSync(HOST_PYTHON || 'python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+  return { PATH: `${join(venv, 'bin')}:${SHIMS}:${HOST_PATH}`, VIRTUAL_ENV: venv };
 }
 
 // ---- services the shell executor cannot start (pinned: host PostgreSQL and Redis, Debian packages) ----
@@ -376,7 +388,7 @@ async function evaluate(name) {
   }
   if (testJobs.length === 0) row.test = 'no test job';
 
-  const env = { ...venvEnv(name), FORCE_COLOR: '0', CI: 'true', ...(entry.env ?? {}) };
+  const env = { ...venvEnv(name), NO_COLOR: '1', CI: 'true', ...(entry.env ?? {}) };
   if (opt['no-run'] || !row.runnable) {
     row.test ??= row.runnable ? 'not run' : 'not runnable';
   } else {
