@@ -3,7 +3,7 @@
 // the project, and run the maintainers' own test command as ground truth. One repository at a time.
 //
 //   node bench/real-repos.mjs <dir> [--cli dist/cli.js] [--json] [--only a,b] [--timeout-min 8]
-//                                   [--out <dir>] [--no-run] [--no-own] [--fresh-own] [--iterations 20]
+//                                   [--out <dir>] [--no-run] [--no-own] [--fresh-own] [--own-always] [--iterations 20]
 //   node bench/real-repos.mjs <dir> --report <out>/results.json    (re-render a finished run)
 //
 // <dir> holds checkouts named owner__name (see bench/real-repos.json and docs/real-repos.md).
@@ -31,6 +31,7 @@ const { values: opt, positionals } = parseArgs({
     'no-run': { type: 'boolean', default: false },
     'no-own': { type: 'boolean', default: false },
     'fresh-own': { type: 'boolean', default: false },
+    'own-always': { type: 'boolean', default: false },
     iterations: { type: 'string', default: '20' },
     report: { type: 'string' },
   },
@@ -413,7 +414,9 @@ async function evaluate(name) {
   rmSync(join(work, '.gitlab-ci-local'), { recursive: true, force: true });
 
   // 4. ground truth: the maintainers' own test command on the host (cached per commit)
-  if (entry.own && row.runnable && !opt['no-own'] && !opt['no-run']) {
+  // only a red row can be excluded, so a green one skips the (often slow) maintainers' command unless --own-always
+  const wantOwn = row.test !== 'green' || opt['own-always'];
+  if (entry.own && row.runnable && wantOwn && !opt['no-own'] && !opt['no-run']) {
     const cache = join(outDir, `own-${name}-${row.commit.slice(0, 12)}.json`);
     let own = !opt['fresh-own'] && existsSync(cache) ? JSON.parse(readFileSync(cache, 'utf8')) : null;
     if (!own) {
