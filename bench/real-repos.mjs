@@ -389,7 +389,7 @@ async function evaluate(name) {
   }
   if (testJobs.length === 0) row.test = 'no test job';
 
-  const env = { ...venvEnv(name), NO_COLOR: '1', CI: 'true', ...(entry.env ?? {}) };
+  const env = { ...venvEnv(name), CI: 'true', ...(entry.env ?? {}) };
   if (opt['no-run'] || !row.runnable) {
     row.test ??= row.runnable ? 'not run' : 'not runnable';
   } else {
