@@ -103,12 +103,10 @@ export function configSecrets(config: Config, extra: Array<string | null> = []):
   ].filter((s): s is string => !!s);
 }
 
-export function defaultDetect(gitlab: GitLab): DetectStack {
-  return async (project, sha) => {
-    const a = await analyzeRepository(new GitLabRepoReader(gitlab, project, sha));
-    return { language: a.language, framework: a.framework };
-  };
-}
+export const defaultDetect: DetectStack = async (repo) => {
+  const a = await analyzeRepository(repo);
+  return { language: a.language, framework: a.framework };
+};
 
 /** The learning and generation domain on a store: the learner, the candidate sources, the learn stage. */
 export interface Domain {
@@ -390,7 +388,7 @@ export async function startOnStore(
         db: store.db,
         gitlab,
         vectors,
-        detect: parts.detect ?? defaultDetect(gitlab),
+        detect: parts.detect ?? defaultDetect,
         learner: parts.learner ?? learnerObserver(domain.learner),
         log,
       }

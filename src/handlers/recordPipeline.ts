@@ -20,6 +20,8 @@ import {
 } from '../learning/attribution.js';
 import { tenantOf } from '../learning/Chooser.js';
 import type { Logger } from '../log.js';
+import { GitLabRepoReader } from '../repo/GitLabRepoReader.js';
+import type { RepoReader } from '../repo/RepoReader.js';
 import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../vectors/seedDocuments.js';
 import { COLLECTIONS, type VectorIndex } from '../vectors/VectorIndex.js';
 import { maskCredentials } from './maskCredentials.js';
@@ -70,8 +72,11 @@ export interface StackDetection {
   framework: string;
 }
 
-/** Language/framework of a project at a revision (the generation module's analysis over GitLab). */
-export type DetectStack = (project: ProjectRef, sha: string) => Promise<StackDetection>;
+/**
+ * Language/framework of a project at a revision (the generation module's analysis), read through the
+ * same reader that fetches the pipeline's configuration, so no file is fetched twice.
+ */
+export type DetectStack = (repo: RepoReader) => Promise<StackDetection>;
 
 export interface RecordDeps {
   db: Db;
@@ -138,10 +143,18 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
   });
 
   const location = configLocation(s);
+  // one tree listing and one read per file for the whole record step (detection included); a file
+  // the listing lacks (no Dockerfile) costs no call
+  const repo = new GitLabRepoReader(deps.gitlab, s.projectId, s.sha);
+  const inThisRepo = location?.project === s.projectId && location.ref === s.sha;
   const [config, dockerfile, stack] = await Promise.all([
-    location ? deps.gitlab.fileRaw(location.project, location.path, location.ref) : Promise.resolve(null),
-    deps.gitlab.fileRaw(s.projectId, 'Dockerfile', s.sha),
-    deps.detect(s.projectId, s.sha),
+    location
+      ? inThisRepo
+        ? repo.read(location.path)
+        : deps.gitlab.fileRaw(location.project, location.path, location.ref)
+      : Promise.resolve(null),
+    repo.read('Dockerfile'),
+    deps.detect(repo),
   ]);
   const language = stack.language.toLowerCase();
   const framework = stack.framework.toLowerCase();

@@ -50,6 +50,8 @@ const GO_FILES = {
   'go.mod': 'module example.com/globex/svc\n\ngo 1.22\n',
   'go.sum': '',
   'main.go': 'package main\n\nfunc main() {}\n',
+  // a test file, so the proposal has a test stage (honest tests: none without tests)
+  'main_test.go': 'package main\n\nimport "testing"\n\nfunc TestMain(t *testing.T) {}\n',
   '.gitlab-ci.yml': GO_PREVIOUS_CI,
 };
 

@@ -44,7 +44,7 @@ describe.each(storeKinds)('seed API on %s', (kind) => {
       db: store.db,
       gitlab,
       vectors: new EmbeddedVectorIndex(store.db),
-      detect: defaultDetect(gitlab),
+      detect: defaultDetect,
       learner: { observeRun: async () => {} },
       log: cap.log,
     };

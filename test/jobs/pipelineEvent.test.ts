@@ -65,7 +65,7 @@ describe.each(storeKinds)('pipeline events on %s', (kind) => {
       db: store.db,
       gitlab,
       vectors: new EmbeddedVectorIndex(store.db),
-      detect: defaultDetect(gitlab),
+      detect: defaultDetect,
       learner: { observeRun: async (o) => void observed.push(o) },
       log: captureLogger().log,
     };
@@ -254,7 +254,7 @@ describe('pipeline events with a real Chroma server', () => {
         db: store.db,
         gitlab,
         vectors,
-        detect: defaultDetect(gitlab),
+        detect: defaultDetect,
         learner: { observeRun: async () => {} },
         log: captureLogger().log,
       };

@@ -51,7 +51,7 @@ describe.each(storeKinds)('reconciler on %s', (kind) => {
           db: store.db,
           gitlab,
           vectors: new EmbeddedVectorIndex(store.db),
-          detect: defaultDetect(gitlab),
+          detect: defaultDetect,
           learner: { observeRun: async () => {} },
           log,
         }),
