@@ -25,7 +25,7 @@ const failedFilesWithoutFailedTest = (r.testResults ?? []).filter(
 const failed = r.numFailedTests + failedFilesWithoutFailedTest.length;
 const floor = Number(floorArg);
 if (r.success !== true) problems.push('the report says success: false');
-if (r.numFailedTestSuites > 0) problems.push(`${r.numFailedTestSuites} test file(s) failed`);
+if (r.numFailedTestSuites > 0) problems.push(`${r.numFailedTestSuites} test suite(s) failed`);
 for (const f of failedFilesWithoutFailedTest) problems.push(`${f.name} failed without a failed test: ${f.message ?? ''}`.trim());
 if (r.numTotalTests < floor) problems.push(`only ${r.numTotalTests} tests ran; the floor is ${floor} (tests lost?)`);
 if (problems.length) console.error(`suite verdict: NOT green\n  ${problems.join('\n  ')}`);

@@ -232,7 +232,7 @@ describe('SIGTERM with a job that does not finish', () => {
       await waitFor(async () => gl.count({ path: /repository\/files/ }) > 0, 'the job to reach GitLab');
       a.child.kill('SIGTERM');
       expect(await a.exited).toBe(1);
-      expect(a.output()).toMatch(/still stopping after 2 s; exiting/);
+      expect(a.output()).toMatch(/jobs still running after 2 s \(PIPELINE_LEARNER_DRAIN_TIMEOUT_S\); exiting/);
     } finally {
       if (a.child.exitCode === null) a.child.kill('SIGKILL');
     }
