@@ -419,11 +419,14 @@ const analyzeNode: Analyzer = async (a, b, files) => {
   const deps = { ...(pkg.dependencies ?? {}), ...(pkg.devDependencies ?? {}) };
   a.hasDependencies = Object.keys(deps).length > 0;
   for (const [dep, fw, service] of NODE_FRAMEWORKS) {
-    if (deps[dep] !== undefined) {
+    // a server framework counts only at run time: express among a library's devDependencies is its
+    // test server (ky, supertest users), not an application to containerise
+    const from = service ? (pkg.dependencies ?? {}) : deps;
+    if (from[dep] !== undefined) {
       a.framework = fw;
       a.service = a.service || service;
       const viaVite = (fw === 'react' || fw === 'vue') && deps.vite !== undefined ? ' with vite' : '';
-      evidence(a, `framework=${fw}`, 'package.json', `dependency ${dep}@${deps[dep]}${viaVite}`);
+      evidence(a, `framework=${fw}`, 'package.json', `dependency ${dep}@${from[dep]}${viaVite}`);
       break;
     }
   }

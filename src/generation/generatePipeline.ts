@@ -208,7 +208,12 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
     seen.add(hash);
     const v = validatePipeline(config);
     tried.push({ label: raw.label, source: raw.source, hash, ok: v.ok, errors: v.errors });
-    const untested = analysis.language === 'unknown' || !runsTests(config);
+    // a built-in default's test jobs are the analysis's test commands: none found, none run (its
+    // stage-test checks such as `terraform validate` are checks, not tests)
+    const untested =
+      analysis.language === 'unknown' ||
+      !runsTests(config) ||
+      (raw.source === 'default' && testCommands(analysis).length === 0);
     if (v.ok) prepared.push({ arm: { ...raw, config, hash, ...(untested ? { untested } : {}) }, exact });
   };
 

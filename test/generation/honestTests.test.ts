@@ -320,3 +320,25 @@ describe('test reports', () => {
     expect(report(mvn.doc, 'java-test')).toEqual({ junit: '**/target/surefire-reports/TEST-*.xml' });
   });
 });
+
+describe('confidence follows "tests: none" on every fixture', () => {
+  it('a proposal that says it runs no tests starts from Beta(1,1): confidence 0.5', async () => {
+    const deps: GenerateDeps = { chooser: new PriorChooser(), learnStage: { component: null, serviceUrl: null } };
+    let none = 0;
+    for (const name of Object.keys(EXPECTED)) {
+      let g: Awaited<ReturnType<typeof generatePipeline>>;
+      try {
+        g = await generatePipeline({ reader: fixtureReader(name), tenant: 'local' }, deps);
+      } catch (err) {
+        if (err instanceof NoProposalError) continue;
+        throw err;
+      }
+      const json = toGenerationJson(g);
+      if (json.tests !== 'none') continue;
+      none++;
+      expect(g.confidence, name).toBe(0.5);
+    }
+    // the stacks whose checks are not tests (terraform validate, docs builds, Dockerfile-only) are among them
+    expect(none).toBeGreaterThan(2);
+  });
+});
