@@ -2,6 +2,7 @@ import { Document, isMap, isScalar } from 'yaml';
 import type { Analysis } from './analyzeRepository.js';
 import { docsFragment } from './docsSites.js';
 import { addTestServices } from './evidence/testJobServices.js';
+import { softenUnenforcedLint } from './evidence/unenforcedLint.js';
 import { dockerFragment, helmFragment, terraformFragment } from './infraStacks.js';
 import { nativeFragment } from './nativeStacks.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
@@ -543,6 +544,7 @@ export function composeDefaultPipeline(a: Analysis): ComposedPipeline {
     }
   }
   addTestServices(jobs, a.automation);
+  softenUnenforcedLint(jobs, a.automation);
   const doc = new Document({
     workflow: WORKFLOW,
     stages: STAGES.filter((s) => used.has(s)),

@@ -568,3 +568,31 @@ describe('the generated proposal', () => {
     expect(doc['.python'].services).toBeUndefined();
   });
 });
+
+describe('lint jobs the maintainers do not run', () => {
+  const crate = {
+    'Cargo.toml': '[package]\nname = "walker"\nversion = "0.1.0"\nedition = "2021"\n',
+    'Cargo.lock': '',
+    'src/lib.rs': 'pub fn f() {}\n#[cfg(test)]\nmod tests { #[test] fn t() {} }\n',
+  };
+  const workflow = (run: string) =>
+    `name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: ${run}\n`;
+  const lintJob = async (files: Record<string, string>) => {
+    const { gitlab } = memoryGitLab(files);
+    const a = await analyzeRepository(new GitLabRepoReader(gitlab, 'acme/walker', 'main'));
+    return (parse(composeDefaultPipeline(a).config) as Js)['rust-lint'];
+  };
+
+  it('may fail without failing the pipeline when the project CI runs no linter of the job', async () => {
+    const job = await lintJob({ ...crate, '.github/workflows/ci.yml': workflow('cargo test --verbose') });
+    expect(job.allow_failure).toBe(true);
+  });
+
+  it('stays blocking when the project CI runs it, and when there is no CI to read', async () => {
+    expect(
+      (await lintJob({ ...crate, '.github/workflows/ci.yml': workflow('cargo clippy --all-targets -- -D warnings') }))
+        .allow_failure,
+    ).toBeUndefined();
+    expect((await lintJob(crate)).allow_failure).toBeUndefined();
+  });
+});

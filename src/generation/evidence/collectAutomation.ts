@@ -23,6 +23,8 @@ import { translateWorkflows } from './translateWorkflow.js';
 export interface Automation {
   /** workflow files read */
   workflows: string[];
+  /** every `run:` step of the workflows read (what the maintainers' CI runs) */
+  ciCommands: string[];
   /** the testing workflow in GitLab form (source `translated`), without the learn stage */
   translated: { config: string; workflow: string; jobs: string[] } | null;
   /** services the tests need */
@@ -46,6 +48,7 @@ export interface Automation {
 export function emptyAutomation(): Automation {
   return {
     workflows: [],
+    ciCommands: [],
     translated: null,
     services: [],
     serviceEnv: {},
@@ -242,6 +245,7 @@ export async function collectAutomation(files: string[], read: Read, facts: Anal
     if (!wf) continue;
     workflows.push(wf);
     automation.workflows.push(file);
+    automation.ciCommands.push(...wf.jobs.flatMap((j) => j.steps.flatMap((st) => (st.run ? [st.run] : []))));
     note('ci=github-actions', file, summariseWorkflow(wf));
   }
 
