@@ -1,21 +1,10 @@
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { UserFacingError } from '../errors.js';
 import { type Analysis, MANIFEST_LANGUAGE } from './analyzeRepository.js';
+import { CI_KEYWORDS } from './validatePipeline.js';
 
 /** Top-level keys of .gitlab-ci.yml that are not jobs. */
-const RESERVED = new Set([
-  'stages',
-  'workflow',
-  'variables',
-  'default',
-  'include',
-  'image',
-  'services',
-  'cache',
-  'before_script',
-  'after_script',
-  'pages:deploy',
-]);
+const RESERVED = new Set([...CI_KEYWORDS, 'pages:deploy']);
 
 /** A script line that can pass without running anything: `echo …`, `true`, `:`, `exit 0`, `printf …`. */
 const INERT = /^\s*(echo\b.*|printf\b.*|true|:|exit\s+0)\s*;?\s*$/;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ArmStats, armStats } from './ArmStats.js';
-import { type AttributionClass, creditOf } from './attribution.js';
+import { ATTRIBUTION_CLASSES, type AttributionClass, creditOf } from './attribution.js';
 import { isBrokenOut } from './eligibility.js';
 import { DEFAULT_LEARNER_OPTIONS, type LearnerOptions } from './LearnerOptions.js';
 import { POLICIES, POLICY_NAMES, type PolicyName } from './policies.js';
@@ -152,14 +152,7 @@ function runOnce(
     runs: 0,
     arms: c.arms.map((a) => emptyArm(a.id, a.source)) as ArmEvidence[],
   }));
-  const outcomes: Record<AttributionClass, number> = {
-    works: 0,
-    broken: 0,
-    no_evidence: 0,
-    weak: 0,
-    partial: 0,
-    flaky: 0,
-  };
+  const outcomes = zeroPerClass();
   const firstContextBest: boolean[] = [];
   let regret = 0;
   let successes = 0;
@@ -273,14 +266,7 @@ export function simulate(
 ): SimulationResult {
   const policies = {} as Record<PolicyName, PolicyFigures>;
   let oracle = 0;
-  const outcomes: Record<AttributionClass, number> = {
-    works: 0,
-    broken: 0,
-    no_evidence: 0,
-    weak: 0,
-    partial: 0,
-    flaky: 0,
-  };
+  const outcomes = zeroPerClass();
   const n = scenario.repetitions;
   for (const name of POLICY_NAMES) {
     const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
@@ -316,4 +302,8 @@ export function simulate(
 
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
+}
+
+function zeroPerClass(): Record<AttributionClass, number> {
+  return Object.fromEntries(ATTRIBUTION_CLASSES.map((c) => [c, 0])) as Record<AttributionClass, number>;
 }
