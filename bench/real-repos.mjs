@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GCL = join(root, 'node_modules', 'gitlab-ci-local', 'src', 'index.js');
@@ -33,6 +33,7 @@ const { values: opt, positionals } = parseArgs({
     'fresh-own': { type: 'boolean', default: false },
     'own-always': { type: 'boolean', default: false },
     iterations: { type: 'string', default: '20' },
+    policy: { type: 'string', default: 'greedy' },
     report: { type: 'string' },
   },
 });
@@ -178,6 +179,77 @@ async function ensureService(name, setup) {
       spawnSync('redis-server', ['--daemonize', 'yes', '--port', '6379', '--bind', '127.0.0.1'], { stdio: 'ignore' });
     started.add(name);
   } else throw new Error(`unknown service ${name}`);
+}
+
+/**
+ * The proposal as the shell executor can run it: `image:` and `services:` removed (gitlab-ci-local calls
+ * Docker for services even with --force-shell-executor), service aliases in variables pointed at the host,
+ * and the host services those jobs need (PostgreSQL, Redis) with the users and databases their variables name.
+ */
+export function shellVariant(configText) {
+  const doc = parseDocument(configText);
+  const aliases = new Set();
+  const kinds = new Set();
+  const databases = [];
+  const serviceName = (s) => (isScalar(s) ? String(s.value) : isMap(s) ? String(s.get('name') ?? '') : '');
+  const walkServices = (node) => {
+    if (!isSeq(node)) return;
+    for (const s of node.items) {
+      const name = serviceName(s);
+      const base = name.split(':')[0];
+      const alias = isMap(s) && s.get('alias') ? String(s.get('alias')) : base.replaceAll('/', '__');
+      aliases.add(alias);
+      aliases.add(base.split('/').pop());
+      if (/postgres/.test(base)) kinds.add('postgresql');
+      if (/redis|valkey/.test(base)) kinds.add('redis');
+      const vars = isMap(s) ? s.get('variables') : null;
+      if (isMap(vars) && /postgres/.test(base)) {
+        databases.push({
+          db: String(vars.get('POSTGRES_DB') ?? vars.get('POSTGRES_USER') ?? 'postgres'),
+          user: String(vars.get('POSTGRES_USER') ?? 'postgres'),
+          password: String(vars.get('POSTGRES_PASSWORD') ?? 'postgres'),
+        });
+      }
+    }
+  };
+  if (!isMap(doc.contents)) return { config: configText, kinds, databases };
+  const entries = doc.contents.items;
+  for (const pair of entries) {
+    const key = String(pair.key?.value ?? pair.key);
+    if (key === 'image' || key === 'services') {
+      if (key === 'services') walkServices(pair.value);
+      continue;
+    }
+    if (!isMap(pair.value)) continue;
+    walkServices(pair.value.get('services'));
+    pair.value.delete('image');
+    pair.value.delete('services');
+  }
+  doc.contents.items = entries.filter((p) => !['image', 'services'].includes(String(p.key?.value ?? p.key)));
+  const names = [...aliases].filter(Boolean).map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const host = names.length ? new RegExp(`(^|@|//)(${names.join('|')})(?=$|[:/])`, 'g') : null;
+  const rewrite = (vars) => {
+    if (!host || !isMap(vars)) return;
+    for (const v of vars.items)
+      if (isScalar(v.value) && typeof v.value.value === 'string')
+        v.value.value = v.value.value.replace(host, '$1127.0.0.1');
+  };
+  for (const pair of doc.contents.items) {
+    const key = String(pair.key?.value ?? pair.key);
+    if (key === 'variables') rewrite(pair.value);
+    else if (isMap(pair.value)) rewrite(pair.value.get('variables'));
+  }
+  return { config: doc.toString({ lineWidth: 0 }), kinds, databases };
+}
+
+/** A PostgreSQL role and database on the host as a job's service variables name them. */
+function hostDatabase({ db, user, password }) {
+  const q = (x) => x.replace(/'/g, "''");
+  const psql = (sql) =>
+    spawnSync('su', ['postgres', '-c', `psql -qc "${sql.replace(/"/g, '\\"')}"`], { stdio: 'ignore' });
+  if (user !== 'postgres') psql(`CREATE ROLE "${user}" LOGIN SUPERUSER PASSWORD '${q(password)}'`);
+  psql(`ALTER USER "${user}" PASSWORD '${q(password)}'`);
+  spawnSync('su', ['postgres', '-c', `createdb -O "${user}" "${db}"`], { stdio: 'ignore' });
 }
 
 // ---- generation time and GitLab reads, in-process, from the same build as --cli ----
@@ -335,7 +407,9 @@ async function evaluate(name) {
     row.flags.push(`checkout at ${row.commit.slice(0, 8)}, list says ${entry.commit.slice(0, 8)}`);
 
   // 1. generate with the CLI (JSON: the stdout may be YAML-only without --json)
-  const gen = await sh(process.execPath, [cli, 'generate', src, '--json'], {
+  // greedy: the arm the learner's prior ranks first (Thompson sampling would pick at random among
+  // untried arms, so two runs would judge different proposals)
+  const gen = await sh(process.execPath, [cli, 'generate', src, '--json', '--policy', opt.policy], {
     cwd: root,
     env: { DATA_DIR: join(outDir, 'data'), LOG_LEVEL: 'silent' },
     timeout: 120_000,
@@ -404,7 +478,16 @@ async function evaluate(name) {
     row.test ??= row.runnable ? 'not run' : 'not runnable';
   } else {
     for (const s of entry.services ?? []) await ensureService(s, entry.serviceSetup);
-    // 3. the test jobs under the shell executor (needs: pulled in)
+    // 3. the test jobs under the shell executor (needs: pulled in), on the shell variant of the proposal
+    const variant = shellVariant(p.config);
+    for (const k of variant.kinds) await ensureService(k, { databases: [] });
+    for (const d of variant.databases) hostDatabase(d);
+    if (variant.config !== p.config) {
+      writeFileSync(join(work, '.gitlab-ci.yml'), variant.config);
+      git(work, ['commit', '-q', '--no-verify', '-am', 'shell-executor variant (no image, no services)']);
+      const branch = git(work, ['rev-parse', '--abbrev-ref', 'HEAD']).trim();
+      git(work, ['update-ref', `refs/remotes/origin/${branch}`, 'HEAD']);
+    }
     if (testJobs.length > 0) {
       log(`${name}: running ${row.testJobs.join(', ')}`);
       // --needs only for explicit needs: without them gitlab-ci-local would run every earlier stage (lint too)

@@ -32,6 +32,8 @@ export interface WorkflowJob {
   container: string | null;
   /** a reusable workflow called with job-level `uses:` */
   uses: string | null;
+  /** the job's `if:` condition */
+  if: string | null;
   workingDirectory: string | null;
 }
 
@@ -114,6 +116,7 @@ export function parseWorkflow(file: string, text: string): Workflow | null {
       needs: list(j.needs),
       container: typeof container === 'string' ? container : null,
       uses: typeof j.uses === 'string' ? j.uses : null,
+      if: j.if === undefined || j.if === null ? null : String(j.if),
       workingDirectory: typeof wd === 'string' ? wd : null,
     });
   }
@@ -128,7 +131,7 @@ export function parseWorkflow(file: string, text: string): Workflow | null {
 
 /** Commands that run a project's tests, in any stack. */
 export const TEST_COMMAND =
-  /\b(pytest|go test|gotestsum|cargo (?:test|nextest)|(?:npm|pnpm|yarn|bun)(?: run)? test\b|npx (?:jest|vitest)|vitest|jest|mvnw?\b.*\b(?:test|verify)|gradlew?\b.*\b(?:test|check|build)|rspec|rails test|rake test|phpunit|artisan test|pest|tox|nox|make (?:test|check|ci)|ctest|meson test|dotnet test|manage\.py test|just test|task test|mix test)\b/;
+  /\b(pytest|go test|gotestsum|cargo (?:test|nextest)|(?:npm|pnpm|yarn|bun)(?: run)? test\b|npx (?:jest|vitest)|vitest|jest|mvnw?\b.*\b(?:test|verify)|gradlew?\b.*\b(?:test|check|build)|rspec|rails test|rake test|phpunit|artisan test|pest|tox|nox|make (?:test|check|ci)|make -C tests?\b|ctest|meson test|dotnet test|manage\.py test|just test|task test|mix test)\b/;
 
 /** A job that runs tests: one of its `run:` steps names a test command. */
 export function isTestingJob(job: WorkflowJob): boolean {

@@ -1,8 +1,10 @@
 import { Document, isMap, isScalar } from 'yaml';
 import { CI_KEYWORDS } from '../validatePipeline.js';
 import { defaultVersion } from '../versions.js';
-import { isTestingJob, SHIPPING_JOB, type Workflow, type WorkflowJob } from './githubActions.js';
+import { isTestingJob, SHIPPING_JOB, TEST_COMMAND, type Workflow, type WorkflowJob } from './githubActions.js';
+import { runnerToolInstalls } from './runnerTools.js';
 import { SERVICE_KINDS, serviceKindOfImage } from './services.js';
+import { conditionHolds } from './workflowConditions.js';
 
 /** What the translation knows of the repository besides the workflow. */
 export interface TranslationFacts {
@@ -105,7 +107,9 @@ export function pickMatrix(job: WorkflowJob): Record<string, string> {
         : vals[0];
   }
   if (Object.keys(out).length === 0 && job.include.length > 0) {
-    const first = job.include.find((e) => !/windows|macos/i.test(String(e.os ?? ''))) ?? job.include[0];
+    const linux = job.include.filter((e) => !/windows|macos/i.test(String(e.os ?? '')));
+    // the combination on the current release (`stable`) over a pinned minimum or a nightly
+    const first = linux.find((e) => Object.values(e).some((x) => String(x) === 'stable')) ?? linux[0] ?? job.include[0];
     for (const [k, x] of Object.entries(first)) if (x !== null && typeof x !== 'object') out[k] = String(x);
     return out;
   }
@@ -191,6 +195,27 @@ function rewriteHosts(text: string, ports: Map<string, string>, hostAlias: strin
   return out;
 }
 
+/** `DATABASE_URL` (first PostgreSQL/MySQL service, with its own user, password and database) and `REDIS_URL`. */
+export function urlsForServices(services: Job[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of services) {
+    const kind = serviceKindOfImage(String(s.name));
+    if (!kind) continue;
+    const env = (s.variables as Record<string, string> | undefined) ?? {};
+    const alias = String(s.alias);
+    const spec = SERVICE_KINDS[kind];
+    if ((kind === 'postgres' || kind === 'mysql') && !out.DATABASE_URL) {
+      const p = kind === 'postgres' ? 'POSTGRES' : 'MYSQL';
+      const user = env[`${p}_USER`] ?? (kind === 'mysql' ? 'root' : spec.user);
+      const password = env[`${p}_PASSWORD`] ?? env.MYSQL_ROOT_PASSWORD ?? spec.password;
+      const db = env[`${p}_DB`] ?? env.MYSQL_DATABASE ?? user;
+      out.DATABASE_URL = `${spec.scheme}://${user}${password ? `:${password}` : ''}@${alias}:${spec.port}/${db}`;
+    }
+    if (kind === 'redis' && !out.REDIS_URL) out.REDIS_URL = `redis://${alias}:${spec.port}/0`;
+  }
+  return out;
+}
+
 function imageFor(tool: string, version: string, commands: string): string {
   switch (tool) {
     case 'go':
@@ -236,6 +261,7 @@ function translateJob(
     for (const [k, x] of Object.entries(s.env)) env[k] = substitute(x, matrix);
     services.push({ name: image, alias, ...(Object.keys(env).length ? { variables: env } : {}) });
   }
+  const serviceUrls = urlsForServices(services);
   const firstAlias = job.services[0] ? job.services[0].name.toLowerCase() : null;
   const hostAliasFor = (key: string): string | null => {
     if (!/HOST/i.test(key) || services.length === 0) return null;
@@ -249,8 +275,7 @@ function translateJob(
   addEnv(wf.env);
   addEnv(job.env);
 
-  for (const step of job.steps) {
-    if (step.if && /windows|macos/i.test(step.if)) continue;
+  for (const step of liveSteps(job, matrix, { ...wf.env, ...job.env })) {
     if (step.uses) {
       const action = actionName(step.uses);
       if (IGNORED_ACTIONS.has(action)) continue;
@@ -312,7 +337,11 @@ function translateJob(
       'curl -sS https://getcomposer.org/installer | php -- --install-dir=/usr/local/bin --filename=composer',
     );
   }
-  const out: Job = { stage: 'test', interruptible: true };
+  // GitHub publishes service ports on localhost, where settings often default; a GitLab job reaches
+  // them by alias, so the URL variables most settings read point there unless the workflow sets them
+  for (const [k, url] of Object.entries(serviceUrls)) variables[k] ??= url;
+  before.push(...runnerToolInstalls(script.join('\n'), variables));
+  const out: Job = { stage: jobStage(job, matrix, { ...wf.env, ...job.env }), interruptible: true };
   if (image) out.image = image;
   if (services.length) out.services = services;
   if (Object.keys(variables).length) out.variables = variables;
@@ -324,11 +353,48 @@ function translateJob(
   return { name: jobName(job.id), job: out };
 }
 
+/** The steps that run on a push to the default branch on Linux with this matrix combination. */
+export function liveSteps(job: WorkflowJob, matrix: Record<string, string>, env: Record<string, string> = {}) {
+  return job.steps.filter((s) => conditionHolds(s.if, { matrix, env }));
+}
+
+/** Commands that only check style or types: a job of nothing else belongs to a lint stage. */
+const LINT_COMMAND =
+  /\b(rustfmt|cargo (?:\+\S+ )?(?:fmt|clippy|deny|machete)|ruff|flake8|pylint|black|isort|mypy|pyright|pre-commit|eslint|prettier|biome|tsc --noEmit|golangci-lint|gofmt|go vet|staticcheck|rubocop|standardrb|phpcs|php-cs-fixer|phpstan|psalm|shellcheck|hadolint|markdownlint|yamllint|actionlint|zizmor|typos|codespell|dotnet format|ktlint|detekt|spotless(?:Check)?|checkstyle|clang-format|clang-tidy|(?:tox|nox)\b.*-e\s*\S*\b(?:lint|typing|style|mypy|pre-commit|typecheck|format)|(?:npm|pnpm|yarn|bun) (?:run )?(?:lint|typecheck|format(?::check)?|check-types|prettier))\b/;
+/** Commands that build without testing: a job of only these belongs to a build stage. */
+const BUILD_COMMAND =
+  /\b(cargo build|go build|(?:npm|pnpm|yarn|bun) (?:run )?build|mvnw? .*\b(?:package|install|compile)\b|gradlew? .*\b(?:build|assemble)\b|cmake --build|make\b|ninja\b|meson compile|dotnet build|tsc\b|mkdocs build|hugo\b|sphinx-build)/;
+/** Set-up lines: neither check nor build (installs, cache and environment plumbing). */
+const SETUP_LINE =
+  /^\s*(?:$|#|echo\b|export\b|cd\b|(?:python -m )?pip3? install|pipx install|uv (?:sync|pip install|venv)|poetry install|npm (?:ci|install)|pnpm install|yarn(?: install)?$|bun install|(?:sudo )?apt(?:-get)? |rustup |go mod download|bundle install|composer install|corepack )/;
+
+/** `lint` for a job that only checks style/types, `build` for one that only builds, else `test`. */
+export function jobStage(job: WorkflowJob, matrix: Record<string, string>, env: Record<string, string> = {}): string {
+  const lines = liveSteps(job, matrix, env)
+    .flatMap((s) => (s.run ?? '').split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => !SETUP_LINE.test(l));
+  if (lines.some((l) => TEST_COMMAND.test(l) && !LINT_COMMAND.test(l))) return 'test';
+  if (lines.length > 0 && lines.every((l) => LINT_COMMAND.test(l))) return 'lint';
+  if (lines.length > 0 && lines.every((l) => LINT_COMMAND.test(l) || BUILD_COMMAND.test(l))) return 'build';
+  return 'test';
+}
+
+/** A job that drives Docker (builds or runs images): a GitLab runner has no Docker engine by default. */
+export const DOCKER_JOB =
+  /(^|[\s;&|(])(?:sudo\s+)?(?:docker(?:-compose)?|podman)\s+(?:compose\s+)?(?:build|run|up|push|buildx|exec|pull)\b/m;
+
+export function drivesDocker(job: WorkflowJob, matrix: Record<string, string> = {}): boolean {
+  return liveSteps(job, matrix).some(
+    (s) => (s.run !== null && DOCKER_JOB.test(s.run)) || (s.uses !== null && /^docker\//i.test(s.uses)),
+  );
+}
+
 /** The setup and other actions a job uses that translation does not know. */
 export function unknownActions(job: WorkflowJob): string[] {
   const out: string[] = [];
   if (job.uses) out.push(job.uses);
-  for (const s of job.steps) {
+  for (const s of liveSteps(job, pickMatrix(job))) {
     if (!s.uses) continue;
     const a = actionName(s.uses);
     if (!IGNORED_ACTIONS.has(a) && !SETUP_ACTIONS[a]) out.push(s.uses);
@@ -354,12 +420,17 @@ export function translateWorkflows(workflows: Workflow[], facts: TranslationFact
   const notes: string[] = [];
   for (const wf of workflows) {
     if (!wf.jobs.some(isTestingJob)) continue;
+    const docker = wf.jobs.filter((j) => drivesDocker(j, pickMatrix(j))).map((j) => j.id);
     const chosen = wf.jobs.filter(
       (j) =>
         !SHIPPING_JOB.test(`${j.id} ${j.name}`) &&
+        conditionHolds(j.if, { matrix: {}, env: wf.env }) &&
+        !docker.includes(j.id) &&
         runsOnLinux(j, pickMatrix(j)) &&
         (j.uses !== null || j.steps.some((s) => s.run !== null)),
     );
+    if (docker.length > 0)
+      notes.push(`${wf.file}: left out ${docker.join(', ')} (drives Docker, which a GitLab job has no engine for)`);
     const unknown = [...new Set(chosen.flatMap(unknownActions))];
     if (unknown.length > 0) {
       notes.push(
@@ -391,7 +462,9 @@ export function translateWorkflows(workflows: Workflow[], facts: TranslationFact
       else delete job.needs;
       if (name in jobs && !Array.isArray(job.script)) delete jobs[name];
     }
-    const doc = new Document({ workflow: WORKFLOW_RULES, stages: ['test'], ...jobs });
+    const used = new Set(Object.values(jobs).map((j) => j.stage as string));
+    const stages = ['lint', 'build', 'test'].filter((st) => used.has(st));
+    const doc = new Document({ workflow: WORKFLOW_RULES, stages, ...jobs });
     if (isMap(doc.contents)) {
       for (const [i, pair] of doc.contents.items.entries())
         if (i > 0 && isScalar(pair.key)) pair.key.spaceBefore = true;
