@@ -381,6 +381,17 @@ const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefine
  * unchanged when the learn job or component is already there (so a second pass is a no-op).
  */
 export function ensureLearnStage(yaml: string, options: LearnStageOptions): string {
+  return ensureLearnStageParsed(yaml, options).text;
+}
+
+/**
+ * `ensureLearnStage`, also returning the parsed documents of the result (the check already parsed
+ * them), so a caller that validates and inspects the result does not parse it again.
+ */
+export function ensureLearnStageParsed(
+  yaml: string,
+  options: LearnStageOptions,
+): { text: string; docs: Document.Parsed[] } {
   const docs = parseCiYaml(yaml);
   const doc = docs[docs.length - 1] as Document.Parsed | undefined;
   const contents = doc?.contents ?? null;
@@ -393,7 +404,7 @@ export function ensureLearnStage(yaml: string, options: LearnStageOptions): stri
   }
   const map = isMap(contents) ? contents : null;
   const jobName = `${options.jobPrefix ?? ''}${LEARN_JOB}`;
-  if (map && hasLearn(map, jobName, options)) return yaml;
+  if (map && hasLearn(map, jobName, options)) return { text: yaml, docs };
 
   const src = new Source(yaml);
   const style = detectStyle(src, map);
@@ -429,7 +440,8 @@ export function ensureLearnStage(yaml: string, options: LearnStageOptions): stri
   // the splice is checked, not trusted: a file shape it mishandles must fail loudly, never change a pipeline
   for (const insertions of attempts) {
     const out = applyInsertions(yaml, insertions);
-    if (sameDocument(out, docs.length, expected)) return out;
+    const parsed = sameDocument(out, docs.length, expected);
+    if (parsed) return { text: out, docs: parsed };
   }
   throw new UserFacingError(
     'could not add the learn stage without changing the rest of this file (an unusual layout); add it by hand, see docs/learn-stage.md',
@@ -437,11 +449,13 @@ export function ensureLearnStage(yaml: string, options: LearnStageOptions): stri
   );
 }
 
-function sameDocument(text: string, documents: number, expected: unknown): boolean {
+/** The parsed documents of `text` when its pipeline document is `expected`, else null. */
+function sameDocument(text: string, documents: number, expected: unknown): Document.Parsed[] | null {
   try {
     const after = parseCiYaml(text);
-    return after.length === Math.max(documents, 1) && isDeepStrictEqual(toJs(after[after.length - 1]), expected);
+    const same = after.length === Math.max(documents, 1) && isDeepStrictEqual(toJs(after[after.length - 1]), expected);
+    return same ? after : null;
   } catch {
-    return false;
+    return null;
   }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Document } from 'yaml';
 import { UserFacingError } from '../errors.js';
 import type { LintResult } from '../gitlab/GitLab.js';
 import type { ArmCandidate, ArmConfidence, ArmSource, Chooser, LearningContext } from '../learning/Chooser.js';
@@ -6,11 +7,11 @@ import type { RepoReader } from '../repo/RepoReader.js';
 import { type Analysis, analyzeRepository, type Evidence } from './analyzeRepository.js';
 import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
-import { ensureLearnStage, type LearnStageOptions } from './ensureLearnStage.js';
+import { ensureLearnStageParsed, type LearnStageOptions } from './ensureLearnStage.js';
 import { NoProposalError, runsTests, searchedFor, testCommands } from './honestTests.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
 import { type Framework, type Language, slugProblem } from './slugs.js';
-import { type LintFn, validatePipeline } from './validatePipeline.js';
+import { type LintFn, validateParsed } from './validatePipeline.js';
 
 /** Learned successful configurations for a context, best first is not required (the chooser ranks). */
 export interface LearnedSource {
@@ -197,8 +198,9 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
 
   const consider = (raw: ArmCandidate, exact: boolean) => {
     let config: string;
+    let docs: Document.Parsed[];
     try {
-      config = ensureLearnStage(raw.config, deps.learnStage);
+      ({ text: config, docs } = ensureLearnStageParsed(raw.config, deps.learnStage));
     } catch (err) {
       tried.push({ label: raw.label, source: raw.source, hash: raw.hash, ok: false, errors: [(err as Error).message] });
       return;
@@ -206,13 +208,14 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
     const hash = sha256(config);
     if (seen.has(hash)) return;
     seen.add(hash);
-    const v = validatePipeline(config);
+    // one parse per candidate: the learn-stage check's, reused by validation and the tests check
+    const { result: v, js } = validateParsed(config, docs);
     tried.push({ label: raw.label, source: raw.source, hash, ok: v.ok, errors: v.errors });
     // a built-in default's test jobs are the analysis's test commands: none found, none run (its
     // stage-test checks such as `terraform validate` are checks, not tests)
     const untested =
       analysis.language === 'unknown' ||
-      !runsTests(config) ||
+      !runsTests(js ?? config) ||
       (raw.source === 'default' && testCommands(analysis).length === 0);
     if (v.ok) prepared.push({ arm: { ...raw, config, hash, ...(untested ? { untested } : {}) }, exact });
   };

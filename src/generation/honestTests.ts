@@ -25,16 +25,19 @@ export function testCommands(a: Analysis): string[] {
  * Does the configuration run tests? A job of stage `test` (or named for tests) whose script (its
  * own or the hidden job it extends) has a line that is more than an `echo`. Used for every
  * candidate, learned and template ones too: a pipeline green without testing must not look proven.
+ * Takes the file's text, or its pipeline document already parsed to plain data.
  */
-export function runsTests(config: string): boolean {
+export function runsTests(config: string | Record<string, unknown>): boolean {
   let doc: Record<string, unknown>;
-  try {
-    const parsed = parseDocument(config);
-    if (!isMap(parsed.contents) && !isSeq(parsed.contents)) return false;
-    doc = (parsed.toJS() ?? {}) as Record<string, unknown>;
-  } catch {
-    return false;
-  }
+  if (typeof config === 'string') {
+    try {
+      const parsed = parseDocument(config);
+      if (!isMap(parsed.contents) && !isSeq(parsed.contents)) return false;
+      doc = (parsed.toJS() ?? {}) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+  } else doc = config;
   const job = (name: string): Record<string, unknown> | null => {
     const j = doc[name];
     return j && typeof j === 'object' && !Array.isArray(j) ? (j as Record<string, unknown>) : null;

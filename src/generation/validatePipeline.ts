@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { LintResult } from '../gitlab/GitLab.js';
 import { parseCiYaml, YamlSyntaxError } from './parseCiYaml.js';
 
@@ -40,21 +40,30 @@ function asArray(v: unknown): unknown[] {
  * `needs` and `extends` targets exist, each job has `script`, `trigger`, `run` or `extends`.
  * When the file includes others, missing targets may live there: those become warnings.
  */
-export function validatePipeline(yaml: string): ValidationResult {
+export function validatePipeline(yaml: string, parsed?: Document.Parsed[]): ValidationResult {
+  return validateParsed(yaml, parsed).result;
+}
+
+/**
+ * `validatePipeline` on documents already parsed from `yaml` (by `parseCiYaml`), also returning the
+ * pipeline document as plain data (null when it is not a mapping).
+ */
+export function validateParsed(yaml: string, parsed?: Document.Parsed[]): { result: ValidationResult; js: Js | null } {
   const errors: string[] = [];
   const warnings: string[] = [];
   let root: Node | null = null;
   let js: Js = {};
   try {
-    const docs = parseCiYaml(yaml);
+    const docs = parsed ?? parseCiYaml(yaml);
     const doc = docs[docs.length - 1];
     root = (doc?.contents as Node | null) ?? null;
     if (isMap(root)) js = doc.toJS({ maxAliasCount: -1 }) as Js;
   } catch (err) {
-    if (err instanceof YamlSyntaxError) return { ok: false, errors: [err.message], warnings };
+    if (err instanceof YamlSyntaxError) return { result: { ok: false, errors: [err.message], warnings }, js: null };
     throw err;
   }
-  if (!isMap(root)) return { ok: false, errors: ['the file is not a mapping of keywords and jobs'], warnings };
+  if (!isMap(root))
+    return { result: { ok: false, errors: ['the file is not a mapping of keywords and jobs'], warnings }, js: null };
   const map = root as YAMLMap;
   const hasIncludes = asArray(js.include).length > 0;
   const unresolved = (msg: string) => (hasIncludes ? warnings : errors).push(msg);
@@ -126,5 +135,5 @@ export function validatePipeline(yaml: string): ValidationResult {
     }
   }
   if (![...jobs.keys()].some((n) => !n.startsWith('.')) && !hasIncludes) errors.push('the pipeline has no jobs');
-  return { ok: errors.length === 0, errors, warnings };
+  return { result: { ok: errors.length === 0, errors, warnings }, js };
 }
