@@ -226,13 +226,16 @@ export function shellVariant(configText) {
     pair.value.delete('services');
   }
   doc.contents.items = entries.filter((p) => !['image', 'services'].includes(String(p.key?.value ?? p.key)));
-  const names = [...aliases].filter(Boolean).map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  const host = names.length ? new RegExp(`(^|@|//)(${names.join('|')})(?=$|[:/])`, 'g') : null;
+  // a URL's host, or a whole value, naming a service alias points at the host instead
+  const toHost = (value) => {
+    if (aliases.has(value)) return '127.0.0.1';
+    const m = value.match(/^([a-z][\w+.-]*:\/\/(?:[^@/]*@)?)([^:/?#]+)(.*)$/is);
+    return m && aliases.has(m[2]) ? `${m[1]}127.0.0.1${m[3]}` : value;
+  };
   const rewrite = (vars) => {
-    if (!host || !isMap(vars)) return;
+    if (aliases.size === 0 || !isMap(vars)) return;
     for (const v of vars.items)
-      if (isScalar(v.value) && typeof v.value.value === 'string')
-        v.value.value = v.value.value.replace(host, '$1127.0.0.1');
+      if (isScalar(v.value) && typeof v.value.value === 'string') v.value.value = toHost(v.value.value);
   };
   for (const pair of doc.contents.items) {
     const key = String(pair.key?.value ?? pair.key);
