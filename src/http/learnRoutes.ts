@@ -3,9 +3,28 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { type SuccessfulConfiguration, successfulConfigurations } from '../db/runs.js';
 import { UserFacingError } from '../errors.js';
+import type { ProjectRef } from '../gitlab/GitLab.js';
 import { projectPathFromRepoUrl } from '../gitlab/repoUrl.js';
-import type { LearnRecordRequest, LearnRecordResult } from '../handlers/learnRecord.js';
 import { hasApiToken, jsonBody, requireRead } from './apiAuth.js';
+
+/** What POST /learn/record asks of the application (implemented by jobs/handlers/learnRecord). */
+export interface LearnRecordRequest {
+  project: ProjectRef;
+  pipelineId: number;
+  /** the seed's `branch`: when given, the pipeline must have run on it */
+  branch: string | null;
+  /** CI_JOB_TOKEN of the calling job; null when the caller used the API token */
+  jobToken: string | null;
+}
+
+export interface LearnRecordResult {
+  success: true;
+  message: string;
+  pipeline_id: number;
+  status: string;
+  stored: boolean;
+  config_hash: string | null;
+}
 
 export interface LearnRouteOptions {
   db: Db;

@@ -10,7 +10,7 @@ import {
   noteHookSchema,
   pipelineHookSchema,
   tenantOf,
-} from '../../src/gitlab/webhookPayloads.js';
+} from '../../src/webhooks/webhookPayloads.js';
 
 const PAYLOADS = new URL('../fakes/payloads/', import.meta.url);
 const load = (name: string) => JSON.parse(readFileSync(new URL(name, PAYLOADS), 'utf8')) as Record<string, unknown>;

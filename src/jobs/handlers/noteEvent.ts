@@ -1,21 +1,21 @@
-import type { BotSettings, CommandDeps, LearnerPort, ProposalGenerator } from '../commands/CommandDeps.js';
-import { capLength, inlineCode, safeReply } from '../commands/markdown.js';
-import { parseComment } from '../commands/parseComment.js';
-import type { CommandContext } from '../commands/Runner.js';
-import { accessLevelName, requiredLevel, runCommand } from '../commands/runCommand.js';
-import * as store from '../db/commandStore.js';
-import { commandStoreFor } from '../db/commandStore.js';
-import type { Db } from '../db/database.js';
-import { errorMessage, RetryableError, UserFacingError } from '../errors.js';
-import { type GitLab, GitLabError } from '../gitlab/GitLab.js';
+import type { BotSettings, CommandDeps, LearnerPort, ProposalGenerator } from '../../commands/CommandDeps.js';
+import { capLength, inlineCode, safeReply } from '../../commands/markdown.js';
+import { parseComment } from '../../commands/parseComment.js';
+import type { CommandContext } from '../../commands/Runner.js';
+import { accessLevelName, requiredLevel, runCommand } from '../../commands/runCommand.js';
+import * as store from '../../db/commandStore.js';
+import { commandStoreFor } from '../../db/commandStore.js';
+import type { Db } from '../../db/database.js';
+import { errorMessage, RetryableError, UserFacingError } from '../../errors.js';
+import { type GitLab, GitLabError } from '../../gitlab/GitLab.js';
 import {
   ciConfigPathOf,
   isConfidentialNote,
   isUserMergeRequestNote,
   type NoteHook,
   noteHookSchema,
-} from '../gitlab/webhookPayloads.js';
-import type { JobContext, JobHandler } from '../jobs/Worker.js';
+} from '../../webhooks/webhookPayloads.js';
+import type { JobContext, JobHandler } from '../Worker.js';
 
 /** The slice of a pino logger the handlers use. */
 export interface HandlerLogger {

@@ -1,6 +1,6 @@
-import type { Db } from '../db/database.js';
-import { purgeExpiredPayloads } from '../db/deliveries.js';
-import type { Logger } from '../log.js';
+import type { Db } from '../../db/database.js';
+import { purgeExpiredPayloads } from '../../db/deliveries.js';
+import type { Logger } from '../../log.js';
 
 /** Drops stored webhook payloads and finished jobs older than the retention period. */
 export async function purgeExpired(deps: { db: Db; log: Logger; retentionDays: number }): Promise<void> {
