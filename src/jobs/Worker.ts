@@ -60,7 +60,7 @@ export function retryDelayMs(
 /** Errors that another attempt cannot fix go straight to the dead letters. */
 export function isPermanent(err: unknown): boolean {
   if (err instanceof UserFacingError) return true;
-  if (err instanceof GitLabError) return err.permanent;
+  if (err instanceof GitLabError) return err.retry === 'never';
   return false;
 }
 

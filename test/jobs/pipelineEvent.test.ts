@@ -194,18 +194,19 @@ describe.each(storeKinds)('pipeline events on %s', (kind) => {
     gl.failNext({ path: '/repository/files/.gitlab-ci.yml', status: 500 });
     const e500 = await runHook(pipeline.id).catch((e) => e);
     expect(e500).toBeInstanceOf(GitLabError);
-    expect((e500 as GitLabError).retryable).toBe(true);
+    expect((e500 as GitLabError).retry).toBe('backoff');
 
     gl.failNext({ path: '/repository/files/.gitlab-ci.yml', status: 429, retryAfter: 7 });
     const e429 = (await runHook(pipeline.id).catch((e) => e)) as GitLabError;
     expect(e429.status).toBe(429);
     expect(e429.retryAfterMs).toBe(7000);
+    expect(e429.retry).toBe('wait');
 
     gl.failNext({ path: '/repository/files/.gitlab-ci.yml', hang: true });
     const eTimeout = (await runHook(pipeline.id).catch((e) => e)) as GitLabError;
     expect(eTimeout).toBeInstanceOf(GitLabError);
     expect(eTimeout.status).toBeNull();
-    expect(eTimeout.retryable).toBe(true);
+    expect(eTimeout.retry).toBe('backoff');
     expect(await getRun(store!.db, pipeline.id)).toBeNull();
 
     // through the worker: the 429 is retried and the run recorded once

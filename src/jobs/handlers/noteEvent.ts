@@ -241,7 +241,7 @@ export async function handleNoteEvent(payload: unknown, deps: CommandHandlerDeps
   } catch (err) {
     if (err instanceof UserFacingError) {
       body = err.message;
-    } else if (!job.lastAttempt && (err instanceof RetryableError || (err instanceof GitLabError && err.retryable))) {
+    } else if (!job.lastAttempt && (err instanceof RetryableError || (err instanceof GitLabError && err.retry !== 'never'))) {
       await store.recordExecutionError(db, key, errorMessage(err));
       throw err instanceof RetryableError ? err : new RetryableError(err.message, err.retryAfterMs, { cause: err });
     } else {

@@ -267,7 +267,7 @@ async function attributionOf(
       const covered = all.filter((j) => !j.retried && j.coverage != null).map((j) => j.coverage as number);
       coverage = covered.length ? covered.reduce((a, b) => a + b, 0) / covered.length : null;
     } catch (err) {
-      if (err instanceof GitLabError && err.retryable) throw err;
+      if (err instanceof GitLabError && err.retry !== 'never') throw err;
       log.warn({ err: (err as Error).message }, 'pipeline evidence unavailable; recording the run without attribution');
       return null;
     }
