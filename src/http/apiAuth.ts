@@ -83,7 +83,7 @@ export async function jsonBody(c: Context, example: string): Promise<unknown> {
 const TOKEN_KEYS = new Set(['gitlab_token', 'private_token', 'access_token', 'job_token']);
 
 /** The first token key anywhere in a JSON value (an explicit stack: bodies can be deep). */
-export function findTokenKey(value: unknown): string | null {
+function findTokenKey(value: unknown): string | null {
   const stack: unknown[] = [value];
   while (stack.length) {
     const v = stack.pop();

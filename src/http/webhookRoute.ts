@@ -50,7 +50,7 @@ export const MAX_JSON_DEPTH = 64;
  * Deepest nesting of arrays and objects in JSON text, stopping as soon as `limit` is passed. A plain
  * scan (strings skipped), so a hostile body is refused before anything recursive touches it.
  */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
+function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -75,7 +75,7 @@ const clean = (s: string) => s.replace(UNSTORABLE_CHARS, (ch) => (ch === '\u0000
  * NUL removed, a lone surrogate replaced by U+FFFD. Only bodies that contain such an escape pay for
  * the reviver. Callers bound the depth first (the reviver walk is recursive).
  */
-export function parseStorableJson(text: string): unknown {
+function parseStorableJson(text: string): unknown {
   if (!UNSTORABLE_ESCAPE.test(text)) return JSON.parse(text);
   return JSON.parse(text, (_key, value) => {
     if (typeof value === 'string') return clean(value);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { tenantOf } from '../../src/learning/Chooser.js';
 import {
   ciConfigPathOf,
   emojiHookSchema,
@@ -9,7 +10,6 @@ import {
   mergeRequestHookSchema,
   noteHookSchema,
   pipelineHookSchema,
-  tenantOf,
 } from '../../src/webhooks/webhookPayloads.js';
 
 const PAYLOADS = new URL('../fakes/payloads/', import.meta.url);

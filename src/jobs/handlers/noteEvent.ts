@@ -129,7 +129,7 @@ export type NoteOutcome =
   | { outcome: 'silent'; reason: string };
 
 /** The emoji put on a command note when the bot picks it up. */
-export const RECEIPT_EMOJI = 'eyes';
+const RECEIPT_EMOJI = 'eyes';
 
 /**
  * A Note Hook delivery, stored and queued as a `note_event` job. Safe to run twice: the execution row
@@ -241,7 +241,10 @@ export async function handleNoteEvent(payload: unknown, deps: CommandHandlerDeps
   } catch (err) {
     if (err instanceof UserFacingError) {
       body = err.message;
-    } else if (!job.lastAttempt && (err instanceof RetryableError || (err instanceof GitLabError && err.retry !== 'never'))) {
+    } else if (
+      !job.lastAttempt &&
+      (err instanceof RetryableError || (err instanceof GitLabError && err.retry !== 'never'))
+    ) {
       await store.recordExecutionError(db, key, errorMessage(err));
       throw err instanceof RetryableError ? err : new RetryableError(err.message, err.retryAfterMs, { cause: err });
     } else {

@@ -108,7 +108,7 @@ async function failedJobs(run: PipelineRunView, gitlab: GitLab, deps: CommandHan
   }
 }
 
-export function renderOutcome(p: Proposal, run: PipelineRunView, failed: FailedJob[]): string {
+function renderOutcome(p: Proposal, run: PipelineRunView, failed: FailedJob[]): string {
   const pipeline = run.webUrl ? `[pipeline #${run.pipelineId}](${run.webUrl})` : `pipeline #${run.pipelineId}`;
   const subject = `The ${pipeline} for proposal ${p.number} (commit ${shortSha(p.commitSha)})`;
   const config = inlineCode(p.hash.slice(0, 12));

@@ -82,11 +82,11 @@ export interface RecordOutcome {
  * The seed's "Stages Passed": the names of the jobs that succeeded (its stages_count counts them),
  * kept the same here so PostgreSQL, the API and the vector records rank alike.
  */
-export function stagesPassed(jobs: RunJob[]): string[] {
+function stagesPassed(jobs: RunJob[]): string[] {
   return jobs.filter((j) => j.status === 'success').map((j) => j.name);
 }
 
-export function failedJobsOf(jobs: RunJob[]): RunJob[] {
+function failedJobsOf(jobs: RunJob[]): RunJob[] {
   return jobs.filter((j) => j.status === 'failed' && !j.allow_failure);
 }
 
