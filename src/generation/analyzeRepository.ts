@@ -4,7 +4,14 @@ import { analyzeDocs, detectDocsSite } from './docsSites.js';
 import { type Automation, collectAutomation, emptyAutomation } from './evidence/collectAutomation.js';
 import { chooseDockerfile, type DockerfileChoice, isDockerfile } from './evidence/dockerfileChoice.js';
 import { parseToolVersions } from './evidence/projectFiles.js';
-import { isCargoWorkspace, typecheckScript, uvWorkspaceMembers } from './evidence/workspaces.js';
+import {
+  isCargoWorkspace,
+  isNodeWorkspace,
+  nodeMembersWithTests,
+  typecheckScript,
+  uvWorkspaceMembers,
+  workspaceTestCommand,
+} from './evidence/workspaces.js';
 import { analyzeDocker, analyzeHelm, analyzeTerraform, detectInfraStack } from './infraStacks.js';
 import { analyzeNative, detectNativeBuild } from './nativeStacks.js';
 import type { Framework, Language } from './slugs.js';
@@ -55,6 +62,8 @@ export interface Analysis {
   dockerfile: string | null;
   /** manifests below the root, for monorepos */
   subprojects: Subproject[];
+  /** a uv workspace: installs need `--all-packages` to reach every member's dependencies */
+  uvWorkspace?: boolean;
   evidence: Evidence[];
   /** gradlew / mvnw present */
   wrapper: boolean;
@@ -410,6 +419,7 @@ const analyzeNode: Analyzer = async (a, b, files) => {
     devDependencies?: Record<string, string>;
     engines?: { node?: string };
     packageManager?: string;
+    workspaces?: unknown;
   } = {};
   try {
     pkg = JSON.parse(text ?? '{}');
@@ -487,6 +497,23 @@ const analyzeNode: Analyzer = async (a, b, files) => {
     a.testCommand = a.packageManager === 'npm' ? 'npm test' : `${run} test`;
     a.testRunner = nodeTestRunner(scripts.test);
     evidence(a, `test=${a.testCommand}`, 'package.json', `scripts.test: ${scripts.test}`);
+  } else if (isNodeWorkspace(pkg, files)) {
+    // no root test script: the members' own, run workspace-wide (two reads at most)
+    for (const m of nodeMembersWithTests(files).slice(0, 2)) {
+      let member: { scripts?: Record<string, string> } = {};
+      try {
+        member = JSON.parse((await b.read(`${m}/package.json`)) ?? '{}');
+      } catch {
+        continue;
+      }
+      const t = member.scripts?.test;
+      if (!t || NPM_NO_TEST.test(t)) continue;
+      const turbo = b.has('turbo.json') && Object.values(scripts).some((x) => /\bturbo\b/.test(x));
+      a.testCommand = workspaceTestCommand(a.packageManager, turbo);
+      a.testRunner = nodeTestRunner(t);
+      evidence(a, `test=${a.testCommand}`, `${m}/package.json`, `workspace member scripts.test: ${t}`);
+      break;
+    }
   }
   if (scripts.lint) {
     a.lintCommand = `${run} lint`;
@@ -505,7 +532,6 @@ const analyzeNode: Analyzer = async (a, b, files) => {
     a.buildCommand = `${run} build`;
     evidence(a, `build=${a.buildCommand}`, 'package.json', `scripts.build: ${scripts.build}`);
   }
-  void files;
 };
 
 const PY_FRAMEWORKS: Array<[RegExp, Framework]> = [
@@ -530,7 +556,10 @@ const analyzePython: Analyzer = async (a, b, files) => {
     const t = await b.read(`${m}/pyproject.toml`);
     if (t !== null) memberSources.push([`${m}/pyproject.toml`, t]);
   }
-  if (members.length) evidence(a, 'uv-workspace', 'pyproject.toml', `members ${members.join(', ')}`);
+  if (members.length) {
+    a.uvWorkspace = true;
+    evidence(a, 'uv-workspace', 'pyproject.toml', `members ${members.join(', ')}; uv sync --all-packages`);
+  }
   sources.push(...memberSources);
   if (b.has('uv.lock') || /\[tool\.uv\]/.test(pyproject)) {
     a.packageManager = 'uv';

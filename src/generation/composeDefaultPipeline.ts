@@ -176,7 +176,8 @@ function pythonFragment(a: Analysis): Fragment {
       case 'uv':
         install = [
           `pip install uv==${a.versions.uv ?? TOOLS.uv.version}`,
-          a.lockfile === 'uv.lock' ? 'uv sync --frozen' : 'uv sync',
+          // a workspace's root sync installs the root package only; members hold pytest and the app
+          `${a.lockfile === 'uv.lock' ? 'uv sync --frozen' : 'uv sync'}${a.uvWorkspace ? ' --all-packages' : ''}`,
         ];
         break;
       case 'pipenv':

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { analyzeRepository, MAX_READS } from '../../src/generation/analyzeRepository.js';
+import { composeDefaultPipeline } from '../../src/generation/composeDefaultPipeline.js';
 import { parseWorkflow } from '../../src/generation/evidence/githubActions.js';
 import { runnerToolInstalls } from '../../src/generation/evidence/runnerTools.js';
 import { translateWorkflows } from '../../src/generation/evidence/translateWorkflow.js';
 import { conditionHolds } from '../../src/generation/evidence/workflowConditions.js';
 import { validatePipeline } from '../../src/generation/validatePipeline.js';
+import { GitLabRepoReader } from '../../src/repo/GitLabRepoReader.js';
+import { memoryGitLab } from './support.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, narrowed by the assertions
 type Js = Record<string, any>;
@@ -21,6 +25,7 @@ describe('GitHub Actions if: conditions (a push to the default branch on Linux)'
   it.each([
     ["runner.os == 'Linux'", true],
     ["runner.os == 'Windows'", false],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template
     ["${{ runner.os != 'macOS' }}", true],
     ["matrix.build == 'nightly'", false],
     ["startsWith(matrix.build, 'pinned-') == false", true],
@@ -187,5 +192,70 @@ jobs:
     );
     expect(doc.test.image).not.toBe('rust:1.60.0');
     expect(doc.test.script).toEqual(['cargo test --verbose']);
+  });
+});
+
+describe('workspaces: commands that reach every member', () => {
+  const analyze = async (files: Record<string, string>) => {
+    const { gitlab, calls } = memoryGitLab(files);
+    const a = await analyzeRepository(new GitLabRepoReader(gitlab, 'acme/app', 'main'));
+    return { a, calls, config: composeDefaultPipeline(a).config };
+  };
+  const member = (test: string) => JSON.stringify({ name: 'm', scripts: { test } });
+
+  it.each([
+    [
+      'pnpm',
+      { 'pnpm-lock.yaml': '', 'pnpm-workspace.yaml': 'packages:\n  - packages/*\n' },
+      'pnpm -r --if-present test',
+    ],
+    ['npm', { 'package-lock.json': '{}' }, 'npm test --workspaces --if-present'],
+    ['yarn', { 'yarn.lock': '' }, 'yarn workspaces foreach -A run test'],
+    ['bun', { 'bun.lock': '' }, "bun run --filter '*' test"],
+  ])('%s workspace without a root test script: the members’ tests, workspace-wide', async (_pm, extra, cmd) => {
+    const { a, calls } = await analyze({
+      'package.json': JSON.stringify({ private: true, workspaces: ['packages/*'], scripts: { build: 'tsc -b' } }),
+      ...extra,
+      'packages/core/package.json': member('vitest run'),
+      'packages/core/src/index.test.ts': 'test',
+      'packages/docs/package.json': JSON.stringify({ name: 'docs' }),
+    });
+    expect(a.testCommand).toBe(cmd);
+    expect(a.evidence.find((e) => e.fact === `test=${cmd}`)?.file).toBe('packages/core/package.json');
+    expect(calls.fileRaw).toBeLessThanOrEqual(MAX_READS);
+  });
+
+  it('through turbo when the root runs its tasks with turbo', async () => {
+    const { a } = await analyze({
+      'package.json': JSON.stringify({ private: true, scripts: { build: 'turbo run build' } }),
+      'pnpm-lock.yaml': '',
+      'pnpm-workspace.yaml': 'packages:\n  - apps/*\n',
+      'turbo.json': '{}',
+      'apps/web/package.json': member('jest'),
+      'apps/web/__tests__/page.test.tsx': 'test',
+    });
+    expect(a.testCommand).toBe('pnpm turbo run test');
+  });
+
+  it('no test job when no member with test files has a test script (no green for nothing)', async () => {
+    const { a } = await analyze({
+      'package.json': JSON.stringify({ private: true, workspaces: ['packages/*'] }),
+      'package-lock.json': '{}',
+      'packages/core/package.json': member('echo "Error: no test specified" && exit 1'),
+      'packages/core/test/a.js': 'x',
+    });
+    expect(a.testCommand).toBeNull();
+  });
+
+  it('uv workspace: uv sync --all-packages, so the members’ pytest and framework are installed', async () => {
+    const { a, config } = await analyze({
+      'pyproject.toml': '[project]\nname = "root"\n[tool.uv.workspace]\nmembers = ["backend"]\n',
+      'uv.lock': '',
+      'backend/pyproject.toml':
+        '[project]\nname = "app"\ndependencies = ["fastapi"]\n[dependency-groups]\ndev = ["pytest"]\n',
+      'backend/tests/test_app.py': 'def test_x(): pass\n',
+    });
+    expect(a.uvWorkspace).toBe(true);
+    expect(config).toContain('uv sync --frozen --all-packages');
   });
 });

@@ -16,6 +16,43 @@ export function isNodeWorkspace(pkg: { workspaces?: unknown }, files: string[]):
   );
 }
 
+/** Test files by name: `*.test.ts`, `*_spec.js`, `__tests__/`, `test/` or `tests/` directories. */
+const NODE_TEST_FILE = /(^|\/)(__tests__|tests?)\/|\.(test|spec)\.[cm]?[jt]sx?$/;
+
+/**
+ * Workspace members (directories below the root holding a package.json, outside node_modules) that
+ * have test files, nearest first: the ones whose package.json is worth reading for a `test` script.
+ */
+export function nodeMembersWithTests(files: string[]): string[] {
+  const members = files
+    .filter((f) => f.endsWith('/package.json') && !f.includes('node_modules/'))
+    .map((f) => f.slice(0, -'/package.json'.length));
+  return members
+    .filter((m) => files.some((f) => f.startsWith(`${m}/`) && NODE_TEST_FILE.test(f.slice(m.length + 1))))
+    .sort((x, y) => x.split('/').length - y.split('/').length || (x < y ? -1 : 1));
+}
+
+/**
+ * The command that runs every member's `test` script (members without one are skipped), per package
+ * manager; through turbo when the root runs its tasks with turbo.
+ */
+export function workspaceTestCommand(packageManager: string, turbo: boolean): string {
+  if (turbo)
+    return packageManager === 'npm'
+      ? 'npx turbo run test'
+      : `${packageManager === 'bun' ? 'bunx' : packageManager} turbo run test`;
+  switch (packageManager) {
+    case 'pnpm':
+      return 'pnpm -r --if-present test';
+    case 'yarn':
+      return 'yarn workspaces foreach -A run test';
+    case 'bun':
+      return "bun run --filter '*' test";
+    default:
+      return 'npm test --workspaces --if-present';
+  }
+}
+
 /** The root script that type-checks (`typecheck`, `type-check`, `check-types`, `tsc`), if any. */
 export function typecheckScript(scripts: Record<string, string>): string | null {
   return (
