@@ -375,7 +375,9 @@ function reasonOf(out) {
   return (hit.length > 0 ? hit.slice(0, 3) : tail.slice(-3)).join(' | ').slice(0, 300);
 }
 
+// rules:changes count as true, as GitLab counts them on a new branch: the proposal is judged on every job it has
 const SKIP_VARS = [
+  '--evaluate-rule-changes=false',
   '--variable',
   'CI_JOB_TOKEN=bench-job-token',
   '--variable',

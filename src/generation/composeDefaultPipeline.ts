@@ -467,6 +467,28 @@ export function scopeFragment(f: Fragment, dir: string): Fragment {
   return { name: `${dir}:${f.name}`, description: `${f.description} (in ${dir}/)`, jobs };
 }
 
+/**
+ * A part of a repository without a root manifest runs only when its directory changed
+ * (`rules: changes:`; GitLab counts every path as changed on a new branch or a tag), and its jobs
+ * `needs:` only the part's earlier jobs, so one part's pipeline neither waits for nor runs on
+ * another's. Needs are optional: a scan job a variable turns off leaves no dangling need.
+ */
+export function toChanges(f: Fragment, dir: string): Fragment {
+  const changes = [`${dir}/**/*`];
+  const visible = Object.entries(f.jobs).filter(([n]) => !n.startsWith('.'));
+  const stageOf = (j: Job) => STAGES.indexOf(typeof j.stage === 'string' ? j.stage : 'test');
+  for (const [, job] of visible) {
+    const rules = job.rules as Array<Record<string, unknown>> | undefined;
+    if (Array.isArray(rules)) job.rules = rules.map((r) => (r.when === 'never' || r.changes ? r : { ...r, changes }));
+    else job.rules = [{ changes }];
+    if (job.needs === undefined)
+      job.needs = visible
+        .filter(([, other]) => other !== job && stageOf(other) >= 0 && stageOf(other) < stageOf(job))
+        .map(([name]) => ({ job: name, optional: true }));
+  }
+  return f;
+}
+
 export function stackFragment(a: Analysis): Fragment {
   switch (a.language) {
     case 'go':
@@ -519,7 +541,7 @@ export function composeDefaultPipeline(a: Analysis): ComposedPipeline {
   let dockerfile: string | null = null;
   if (a.parts.length > 0) {
     for (const part of a.parts) {
-      fragments.push(scopeFragment(stackFragment(part), part.root));
+      fragments.push(toChanges(scopeFragment(stackFragment(part), part.root), part.root));
       // no Dockerfile is proposed for a part: one proposal per repository, at its root
       if (part.dockerfile) {
         const slug = part.root.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();

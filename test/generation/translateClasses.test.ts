@@ -259,3 +259,36 @@ describe('workspaces: commands that reach every member', () => {
     expect(config).toContain('uv sync --frozen --all-packages');
   });
 });
+
+describe('parts of a repository without a root manifest', () => {
+  it('run on changes to their directory and need only their own earlier jobs', async () => {
+    const { gitlab } = memoryGitLab({
+      'api/go.mod': 'module example.com/api\n\ngo 1.23\n',
+      'api/main.go': 'package main\n',
+      'api/main_test.go': 'package main\n',
+      'web/package.json': JSON.stringify({
+        scripts: { test: 'vitest run', lint: 'eslint .' },
+        devDependencies: { vitest: '1' },
+      }),
+      'web/package-lock.json': '{}',
+    });
+    const a = await analyzeRepository(new GitLabRepoReader(gitlab, 'acme/app', 'main'));
+    expect(a.parts.map((p) => p.root).sort()).toEqual(['api', 'web']);
+    const config = composeDefaultPipeline(a).config;
+    expect(validatePipeline(config).ok).toBe(true);
+    const doc = parse(config) as Js;
+    const jobs = Object.entries(doc).filter(([n, j]) => n.includes(':') && !n.startsWith('.') && j?.script);
+    expect(jobs.length).toBeGreaterThan(2);
+    for (const [name, job] of jobs) {
+      const dir = name.split(':')[0];
+      const withChanges = (job.rules as Js[]).filter((r) => r.when !== 'never');
+      expect(withChanges.every((r) => r.changes?.[0] === `${dir}/**/*`)).toBe(true);
+      for (const n of job.needs as Js[]) {
+        expect(n.optional).toBe(true);
+        expect(String(n.job).startsWith(`${dir}:`)).toBe(true);
+      }
+    }
+    // the web part's tests wait for the web lint job only
+    expect(doc['web:node-test'].needs).toEqual([{ job: 'web:node-lint', optional: true }]);
+  });
+});
