@@ -64,6 +64,8 @@ export interface Analysis {
   subprojects: Subproject[];
   /** a uv workspace: installs need `--all-packages` to reach every member's dependencies */
   uvWorkspace?: boolean;
+  /** Go modules below the root module that have tests (`go test ./...` at the root skips them) */
+  goModules?: string[];
   evidence: Evidence[];
   /** gradlew / mvnw present */
   wrapper: boolean;
@@ -380,7 +382,22 @@ const analyzeGo: Analyzer = async (a, b, files) => {
   }
   a.lintCommand = 'go vet ./...';
   a.buildCommand = 'go build ./...';
+  a.goModules = nestedGoModules(files);
+  if (a.goModules.length > 0)
+    evidence(a, 'go-modules', 'go.mod', `nested modules with tests: ${a.goModules.join(', ')} (a test job each)`);
 };
+
+/** Directories below the root holding a go.mod and _test.go files of their own (vendor/testdata aside), eight at most. */
+export function nestedGoModules(files: string[]): string[] {
+  const mods = files
+    .filter((f) => f.endsWith('/go.mod') && !/(^|\/)(vendor|testdata|node_modules)\//.test(f))
+    .map((f) => f.slice(0, -'/go.mod'.length));
+  const owner = (f: string) => mods.filter((m) => f.startsWith(`${m}/`)).sort((x, y) => y.length - x.length)[0] ?? null;
+  return mods
+    .filter((m) => files.some((f) => f.endsWith('_test.go') && owner(f) === m))
+    .sort()
+    .slice(0, 8);
+}
 
 const NODE_FRAMEWORKS: Array<[string, Framework, boolean]> = [
   ['@nestjs/core', 'nestjs', true],

@@ -75,6 +75,17 @@ function goFragment(a: Analysis): Fragment {
     ...(a.testCommand ? { 'go-test': { extends: '.go', stage: 'test', ...testScript(a) } } : {}),
     'go-build': { extends: '.go', stage: 'build', script: [a.buildCommand ?? 'go build ./...'] },
   };
+  // a nested module is outside the root module's `./...`: a test job each, when its directory changed
+  for (const dir of a.goModules ?? []) {
+    jobs[`go-test:${dir}`] = {
+      extends: '.go',
+      stage: 'test',
+      before_script: [`cd ${dir}`, 'go mod download'],
+      script: ['go test ./...'],
+      rules: [{ changes: [`${dir}/**/*`] }],
+      needs: [],
+    };
+  }
   if (a.hasDependencies) {
     jobs['go-vulncheck'] = {
       extends: '.go',

@@ -292,3 +292,32 @@ describe('parts of a repository without a root manifest', () => {
     expect(doc['web:node-test'].needs).toEqual([{ job: 'web:node-lint', optional: true }]);
   });
 });
+
+describe('Go repositories of several modules', () => {
+  it('a test job per nested module with tests, on changes to its directory', async () => {
+    const { gitlab } = memoryGitLab({
+      'go.mod': 'module example.com/root\n\ngo 1.23\n',
+      'root_test.go': 'package root\n',
+      'tools/go.mod': 'module example.com/tools\n\ngo 1.23\n',
+      'tools/gen_test.go': 'package tools\n',
+      'examples/go.mod': 'module example.com/examples\n\ngo 1.23\n',
+      'examples/main.go': 'package main\n',
+      'vendor/x/go.mod': 'module x\n',
+      'vendor/x/x_test.go': 'package x\n',
+    });
+    const a = await analyzeRepository(new GitLabRepoReader(gitlab, 'acme/app', 'main'));
+    expect(a.goModules).toEqual(['tools']);
+    const config = composeDefaultPipeline(a).config;
+    expect(validatePipeline(config).ok).toBe(true);
+    const doc = parse(config) as Js;
+    expect(doc['go-test']).toBeDefined();
+    expect(doc['go-test:tools']).toMatchObject({
+      stage: 'test',
+      before_script: ['cd tools', 'go mod download'],
+      script: ['go test ./...'],
+      rules: [{ changes: ['tools/**/*'] }],
+      needs: [],
+    });
+    expect(doc['go-test:examples']).toBeUndefined();
+  });
+});
