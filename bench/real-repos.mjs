@@ -152,11 +152,33 @@ const HOST_PATH = (process.env.PATH ?? '')
   .join(':');
 
 /** A per-repository virtualenv first on PATH: `pip install` in a shell-executor job stays out of the host Python. */
-function venvEnv(name) {
-  const venv = join(outDir, 'venvs', name);
+function venvEnv(name, python = null) {
+  const venv = join(outDir, 'venvs', python ? `${name}-py${python.version}` : name);
   if (!existsSync(join(venv, 'bin', 'python')))
-    spawnSync(HOST_PYTHON || 'python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+    spawnSync(python?.path ?? (HOST_PYTHON || 'python3'), ['-m', 'venv', venv], { stdio: 'ignore' });
   return { PATH: `${join(venv, 'bin')}:${SHIMS}:${HOST_PATH}`, VIRTUAL_ENV: venv };
+}
+
+/**
+ * The interpreter a `python:X.Y` image would give the test jobs, when the host has that release (pyenv
+ * installs included): the jobs' virtualenv is made from it, as the image would provide it. Null when the
+ * test jobs name no Python image, or the host lacks the release (the host default is used; see the row).
+ */
+function imagePython(testJobs) {
+  const versions = testJobs
+    .map(([, v]) => (typeof v.image === 'string' ? v.image : v.image?.name) ?? '')
+    .map((i) => i.match(/^python:(\d+\.\d+)/)?.[1])
+    .filter(Boolean);
+  const version = versions[0];
+  if (!version) return null;
+  const pyenv = join(process.env.HOME ?? '/root', '.pyenv', 'versions');
+  const dirs = existsSync(pyenv) ? readdirSync(pyenv).filter((d) => d === version || d.startsWith(`${version}.`)) : [];
+  for (const d of dirs.sort().reverse()) {
+    const path = join(pyenv, d, 'bin', `python${version}`);
+    if (existsSync(path)) return { version, path };
+  }
+  const onPath = spawnSync('sh', ['-c', `command -v python${version}`], { encoding: 'utf8' }).stdout.trim();
+  return onPath ? { version, path: onPath } : null;
 }
 
 // ---- services the shell executor cannot start (pinned: host PostgreSQL and Redis, Debian packages) ----
@@ -487,7 +509,7 @@ async function evaluate(name) {
   }
   if (testJobs.length === 0) row.test = 'no test job';
 
-  const env = { ...venvEnv(name), CI: 'true', ...(entry.env ?? {}) };
+  const env = { ...venvEnv(name, imagePython(testJobs)), CI: 'true', ...(entry.env ?? {}) };
   if (opt['no-run'] || !row.runnable) {
     row.test ??= row.runnable ? 'not run' : 'not runnable';
   } else {
