@@ -530,7 +530,9 @@ async function evaluate(name) {
       const needs = testJobs.some(([, v]) => Array.isArray(v.needs) && v.needs.length > 0) ? ['--needs'] : [];
       const r = await sh(
         process.execPath,
-        [GCL, '--no-color', '--force-shell-executor', ...needs, ...SKIP_VARS, ...row.testJobs],
+        // --shell-isolation: each job in its own copy of the tree, as in its own container (jobs of one stage run
+        // at once, and one job's `make clean` would otherwise delete another's binaries)
+        [GCL, '--no-color', '--force-shell-executor', '--shell-isolation', ...needs, ...SKIP_VARS, ...row.testJobs],
         { cwd: work, env },
       );
       writeFileSync(join(outDir, `${name}.jobs.log`), r.out);
