@@ -66,6 +66,14 @@ export interface ServiceParts {
   metrics?: ServiceMetrics;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
+  /**
+   * `all` (default): one process does everything. With `serve --workers N` on PostgreSQL the parent
+   * is `intake` (HTTP, reconciler, retention; no job worker, `onWake` tells the worker processes)
+   * and each child is `worker` (the job worker only, no listener).
+   */
+  role?: 'all' | 'intake' | 'worker';
+  /** called when jobs were enqueued (role `intake`: wakes the worker processes) */
+  onWake?: () => void;
 }
 
 export interface SharedDeps {
@@ -313,7 +321,12 @@ function closeServer(server: ServerType): Promise<void> {
  */
 export async function startService(config: Config, parts: ServiceParts = {}): Promise<Service> {
   const log = parts.log ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
-  const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: 'serve' });
+  const store = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    command: 'serve',
+    asyncCommit: parts.role === 'worker',
+  });
   try {
     return await startOnStore(config, store, { ...parts, log });
   } catch (err) {
@@ -437,13 +450,20 @@ export async function startOnStore(
     secrets: configSecrets(config, [secret.secret]),
   });
 
-  const spool = openSpool(config.intake.spoolDir, log);
+  const role = parts.role ?? 'all';
+  const wake = () => {
+    worker.wake();
+    parts.onWake?.();
+  };
+
+  // a worker process never takes deliveries: the spool is the intake process's
+  const spool = role === 'worker' ? null : openSpool(config.intake.spoolDir, log);
   const intake = createIntakeBatcher(store.db, {
     maxInFlight: store.kind === 'pglite' ? 1 : 4,
     spool,
     writeTimeoutMs: config.intake.writeTimeoutMs,
     log,
-    onReplayed: () => worker.wake(),
+    onReplayed: wake,
   });
   const unguard = store.kind === 'postgres' ? guardDriverFaults(store, log) : () => {};
 
@@ -460,7 +480,7 @@ export async function startOnStore(
       maxBodyBytes: config.webhook.maxBodyBytes,
       maxAttempts: config.jobs.maxAttempts,
       intake,
-      onEnqueued: () => worker.wake(),
+      onEnqueued: wake,
     },
     learn: {
       db: store.db,
@@ -483,12 +503,15 @@ export async function startOnStore(
     ],
   });
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server =
+    role === 'worker'
+      ? null
+      : await new Promise<ServerType>((resolve) => {
+          const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+        });
+  const port = server ? (server.address() as AddressInfo).port : 0;
   const metricsServer =
-    config.metrics.port === null
+    config.metrics.port === null || role === 'worker'
       ? null
       : await new Promise<ServerType>((resolve) => {
           const m = metricsRoute(metrics, { open: true });
@@ -503,7 +526,7 @@ export async function startOnStore(
     );
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = config.publicUrl ?? `http://${shownHost}:${port}`;
-  worker.start();
+  if (role !== 'intake') worker.start();
 
   const reconcile = async () => {
     if (!gitlab) return false;
@@ -516,11 +539,11 @@ export async function startOnStore(
       maxAttempts: config.jobs.maxAttempts,
       leaseMs: Math.max(10_000, config.reconcileIntervalS * 1000),
     });
-    if (r.enqueued) worker.wake();
+    if (r.enqueued) wake();
     return r.ran;
   };
   const timers: NodeJS.Timeout[] = [];
-  if (gitlab && config.reconcileIntervalS > 0) {
+  if (gitlab && config.reconcileIntervalS > 0 && role !== 'worker') {
     // a pass that outlasts the interval (a slow GitLab, a database outage) is not run twice at once
     let passing = false;
     const pass = () => {
@@ -544,13 +567,14 @@ export async function startOnStore(
     purgeExpired({ db: store.db, log, retentionDays: config.webhook.retentionDays }).catch((err) =>
       log.warn({ err }, 'retention purge failed'),
     );
-  void purge();
-  const p = setInterval(purge, PURGE_EVERY_MS);
-  p.unref();
-  timers.push(p);
-
-  parts.print?.(webhookBanner(url, secret));
-  log.info({ port, store: store.kind, worker: worker.id }, 'service started');
+  if (role !== 'worker') {
+    void purge();
+    const p = setInterval(purge, PURGE_EVERY_MS);
+    p.unref();
+    timers.push(p);
+    parts.print?.(webhookBanner(url, secret));
+  }
+  log.info({ port, store: store.kind, worker: worker.id, role }, 'service started');
 
   let stopping: Promise<void> | null = null;
   return {
@@ -565,7 +589,7 @@ export async function startOnStore(
     stop() {
       stopping ??= (async () => {
         for (const t of timers) clearTimeout(t);
-        const closed = Promise.all([closeServer(server), metricsServer && closeServer(metricsServer)]);
+        const closed = Promise.all([server && closeServer(server), metricsServer && closeServer(metricsServer)]);
         intake.close();
         await worker.drain();
         await closed;
