@@ -1,7 +1,9 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claimJobs, completeJobs, enqueueJob, listJobs } from '../../src/db/jobQueue.js';
 import type { Store } from '../../src/db/openDatabase.js';
 import { insertConfiguration, recountConfigSuccess, successfulConfigurations, upsertRun } from '../../src/db/runs.js';
+import { withIntakePriority } from '../../src/db/SerialPGliteDialect.js';
 import { openTestStore, storeKinds } from '../support/db.js';
 
 const HASHES = ['h-a', 'h-b', 'h-c'];
@@ -149,5 +151,31 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     const jobs = await listJobs(s.db);
     expect(jobs.filter((j) => j.status === 'done').map((j) => j.id)).toEqual(ids.slice(0, 5));
     expect(jobs.filter((j) => j.status === 'running').map((j) => j.id)).toEqual(ids.slice(5));
+  });
+});
+
+describe('intake priority on the embedded store', () => {
+  it('a waiting intake statement runs before worker statements that queued earlier', async () => {
+    const store = (await openTestStore('pglite'))!;
+    try {
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      // a worker transaction holds the single session
+      const tx = store.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const workers = [1, 2, 3].map((i) => sql`select ${i}`.execute(store.db).then(() => order.push(`worker${i}`)));
+      const intake = withIntakePriority(() => sql`select 0`.execute(store.db)).then(() => order.push('intake'));
+      release();
+      await Promise.all([tx, intake, ...workers]);
+      expect(order).toEqual(['intake', 'worker1', 'worker2', 'worker3']);
+    } finally {
+      await store.close();
+    }
   });
 });
