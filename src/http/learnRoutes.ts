@@ -46,11 +46,15 @@ async function ranked(
   if (!rank) return rows.map((r) => ({ ...r, rank: null })).sort(seedRule);
   const stacks = [...new Set(rows.map((r) => `${r.language}\u0000${r.framework}`))];
   const byKey = new Map<string, ArmRank>();
-  for (const stack of stacks) {
-    const [language, framework] = stack.split('\u0000') as [string, string];
-    for (const a of await rank({ tenant: tenant ?? null, language, framework })) {
-      byKey.set(`${stack}\u0000${a.hash}`, a);
-    }
+  // one learner read per stack, side by side (an unfiltered list spans many stacks)
+  const ranks = await Promise.all(
+    stacks.map((stack) => {
+      const [language, framework] = stack.split('\u0000') as [string, string];
+      return rank({ tenant: tenant ?? null, language, framework });
+    }),
+  );
+  for (const [i, stack] of stacks.entries()) {
+    for (const a of ranks[i]!) byKey.set(`${stack}\u0000${a.hash}`, a);
   }
   return rows
     .map((r) => ({ ...r, rank: byKey.get(`${r.language}\u0000${r.framework}\u0000${r.hash}`) ?? null }))
