@@ -135,8 +135,14 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       throw new UserFacingError('limit must be a whole number from 1 to 100', { status: 400 });
     }
+    const offsetRaw = param(c, 'offset');
+    const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
+    if (!Number.isInteger(offset) || offset < 0 || offset > 99) {
+      throw new UserFacingError('offset must be a whole number from 0 to 99', { status: 400 });
+    }
+    // the 100 most recent successful configurations, ranked; `offset` and `limit` page through them
     const rows = await ranked(await successfulConfigurations(o.db, { language, framework, tenant }), tenant, o.rank);
-    const pipelines = rows.slice(0, limit).map((r) => ({
+    const pipelines = rows.slice(offset, offset + limit).map((r) => ({
       id: `success_${r.language}_${r.framework}_${r.hash.slice(0, 12)}`,
       language: r.language,
       framework: r.framework,
