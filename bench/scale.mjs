@@ -145,13 +145,30 @@ async function main() {
                   where status = 'success' and config_hash is not null
                   order by config_hash, tenant, language, framework, pipeline_id desc) s
            where c.config_hash = s.config_hash and c.tenant = s.tenant and c.language = s.language and c.framework = s.framework`);
-  await q('analyze');
+  // as a store that has grown over months would be: vacuumed (visibility map set), analysed, the
+  // load's dirty pages written out; otherwise autovacuum and the checkpoint run during the sample
+  await q('vacuum analyze');
+  await q('checkpoint');
   const loadS = (Date.now() - t0) / 1000;
   const added = Number((await q(`select count(*)::int n from pipeline_runs`))[0].n) - countBefore;
   const bytesPerRun = ((await size()) - sizeBefore) / added;
   console.log(
     `history: ${added} runs and ${RUNS} finished jobs loaded in ${loadS.toFixed(0)} s; pipeline_runs + indexes + config_success: ${bytesPerRun.toFixed(0)} bytes per run`,
   );
+
+  // the database's share of the reads: the aggregate query itself
+  for (const [name, where] of [
+    ['unfiltered', ''],
+    ['language', "and s.language = 'lang3' and s.framework = 'generic'"],
+    ['tenant', "and s.tenant = 't3'"],
+  ]) {
+    const [plan] = await q(`explain (analyze, format json) select c.hash, c.content, s.* from config_success s
+      join configurations c on c.hash = s.config_hash where s.success_id is not null ${where}
+      order by s.success_id desc limit 100`);
+    console.log(
+      `config_success query (${name}): ${plan['QUERY PLAN'][0]['Execution Time'].toFixed(2)} ms in the database`,
+    );
+  }
 
   const fullCost = await jobCost(`job cost, ${added} runs recorded`);
 
