@@ -7,6 +7,7 @@ import { toGeneratedPipeline, toLearnerPort } from './commands/adapters.js';
 import type { CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
 import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
+import { chatStoreFor } from './db/chatStore.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
@@ -28,6 +29,7 @@ import { handleProposalOutcome } from './handlers/proposalOutcome.js';
 import { purgeExpired } from './handlers/purgeExpired.js';
 import { reconcileOnce } from './handlers/reconcile.js';
 import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
+import { chatRoutes } from './http/chatRoutes.js';
 import { createApp } from './http/createApp.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
@@ -39,6 +41,8 @@ import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { type LearningContext, tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
+import type { Llm } from './llm/Llm.js';
+import { buildAssistant, buildLlmWiring, checkLlmAtStartup, type LlmWiring } from './llmWiring.js';
 import { createLogger, type Logger } from './log.js';
 import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
 import { learningReports } from './metrics/learningReport.js';
@@ -64,6 +68,8 @@ export interface ServiceParts {
   routes?: (deps: SharedDeps) => Hono[];
   leaseMs?: number;
   metrics?: ServiceMetrics;
+  /** replaces the Ollama client built from OLLAMA_HOST (null: no LLM) */
+  llm?: Llm | null;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
 }
@@ -114,24 +120,34 @@ export interface Domain {
   vectors: VectorIndex;
   templates: VectorTemplateStore;
   generateDeps: Omit<GenerateDeps, 'lint'>;
+  /** the local LLM (OLLAMA_HOST); its arm is generateDeps.llm */
+  llm: LlmWiring;
 }
 
 export function learnStageOptions(config: Config): LearnStageOptions {
   return { component: config.learnComponent, serviceUrl: config.publicUrl };
 }
 
-export function buildDomain(config: Config, store: Store, vectors: VectorIndex): Domain {
+export function buildDomain(
+  config: Config,
+  store: Store,
+  vectors: VectorIndex,
+  options: { llm?: Llm | null } = {},
+): Domain {
   const learner = new Learner({
     store: createLearningStore(store.db),
     options: learnerOptionsFrom(config.learner),
     defaultPolicy: config.learner.policy,
   });
   const templates = new VectorTemplateStore(vectors);
+  const llm = buildLlmWiring(config, learner, options.llm !== undefined ? { llm: options.llm } : {});
   return {
     learner,
     vectors,
     templates,
+    llm,
     generateDeps: {
+      llm: llm.armSource,
       learned: learnedSource(store.db, { shareAcrossTenants: config.learner.shareAcrossTenants }),
       templates,
       chooser: learner,
@@ -184,7 +200,7 @@ function proposalGenerator(gitlab: GitLab, domain: Domain): ProposalGenerator {
       const tenant = tenantOf(req.project.path);
       const g = await generateForProject(
         gitlab,
-        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides },
+        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides, llm: req.llm },
         domain.generateDeps,
       );
       const arms = await domain.learner.arms({ tenant, language: g.language, framework: g.framework });
@@ -350,7 +366,11 @@ export async function startOnStore(
     if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
   }
   const vectors = parts.vectors ?? buildVectors(config, store);
-  const domain = buildDomain(config, store, vectors);
+  const domain = buildDomain(config, store, vectors, parts.llm !== undefined ? { llm: parts.llm } : {});
+  // the startup check says what works and exactly what to run when the model is missing; it never stops the start
+  const llmCheck = await checkLlmAtStartup(config);
+  if (llmCheck.ok) log.info({ llm: llmCheck.enabled }, llmCheck.message);
+  else log.warn({ llm: true }, llmCheck.message);
   const metrics =
     parts.metrics ??
     new ServiceMetrics({
@@ -371,17 +391,34 @@ export async function startOnStore(
     .catch((err) =>
       log.warn({ err }, 'could not seed pipeline_templates; generation falls back to the built-in defaults'),
     );
-  const commandDeps: CommandHandlerDeps | null = gitlab
-    ? {
-        db: store.db,
-        gitlab,
-        generator: proposalGenerator(gitlab, domain),
-        learner: toLearnerPort(domain.learner),
-        config: config.bot,
-        log,
-        botUser: cachedBotUser(gitlab),
-      }
-    : null;
+  const chats = chatStoreFor(store.db);
+  const generator = gitlab ? proposalGenerator(gitlab, domain) : null;
+  const assistant =
+    gitlab && generator && domain.llm.llm
+      ? buildAssistant({
+          config: { llm: config.llm, bot: config.bot, learnStage: learnStageOptions(config) },
+          llm: domain.llm.llm,
+          gitlab,
+          store: commandStoreFor(store.db),
+          chats,
+          generator,
+          learner: toLearnerPort(domain.learner),
+          secrets: configSecrets(config, [secret.secret]),
+        })
+      : null;
+  const commandDeps: CommandHandlerDeps | null =
+    gitlab && generator
+      ? {
+          db: store.db,
+          gitlab,
+          generator,
+          learner: toLearnerPort(domain.learner),
+          config: config.bot,
+          log,
+          botUser: cachedBotUser(gitlab),
+          assistant: assistant?.port ?? null,
+        }
+      : null;
 
   const recordDeps: RecordDeps | null = gitlab
     ? {
@@ -479,6 +516,17 @@ export async function startOnStore(
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
       }),
+      chatRoutes({
+        apiToken: config.apiToken,
+        chat:
+          assistant && gitlab
+            ? { assistant: assistant.assistant, chats, gitlab }
+            : {
+                unavailable: !config.ollama
+                  ? 'the chat needs the local LLM: set OLLAMA_HOST on the service (and pull the model, e.g. `ollama pull llama3.1:8b`)'
+                  : 'GitLab is not configured on the service (GITLAB_URL, GITLAB_TOKEN)',
+              },
+      }),
       ...(parts.routes?.(shared) ?? []),
     ],
   });
@@ -549,7 +597,7 @@ export async function startOnStore(
   p.unref();
   timers.push(p);
 
-  parts.print?.(webhookBanner(url, secret));
+  parts.print?.(`${webhookBanner(url, secret)}\n${llmCheck.message}\n`);
   log.info({ port, store: store.kind, worker: worker.id }, 'service started');
 
   let stopping: Promise<void> | null = null;
