@@ -522,7 +522,7 @@ export async function startOnStore(
           assistant && gitlab
             ? { assistant: assistant.assistant, chats, gitlab }
             : {
-                unavailable: !config.ollama
+                unavailable: !domain.llm.llm
                   ? 'the chat needs the local LLM: set OLLAMA_HOST on the service (and pull the model, e.g. `ollama pull llama3.1:8b`)'
                   : 'GitLab is not configured on the service (GITLAB_URL, GITLAB_TOKEN)',
               },
