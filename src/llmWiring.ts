@@ -8,12 +8,58 @@ import type {
 } from './commands/CommandDeps.js';
 import type { Config } from './config.js';
 import type { ChatStore } from './db/chatStore.js';
-import { type ArmStanding, type LlmArmSource, llmArmSource } from './generation/llmCandidate.js';
+import { type ArmStanding, type EmbeddingStore, type LlmArmSource, llmArmSource } from './generation/llmCandidate.js';
 import type { GitLab } from './gitlab/GitLab.js';
 import type { LearningContext } from './learning/Chooser.js';
 import { checkOllama } from './llm/checkOllama.js';
 import { createLlm } from './llm/createLlm.js';
 import type { Embedder, Llm } from './llm/Llm.js';
+import { embeddingCollection } from './vectors/embeddingCollection.js';
+import { COLLECTIONS, type VectorIndex } from './vectors/VectorIndex.js';
+
+/**
+ * The embedding model's vectors of candidate configurations, kept in its own collections (issue 12:
+ * `successful_pipelines_<model>` for learned configurations, `pipeline_templates_<model>` for the
+ * others), so vectors of different dimensions never share a collection with the feature-hashing ones.
+ */
+export function vectorEmbeddingStore(vectors: VectorIndex, model: string): EmbeddingStore {
+  const collectionOf = (source: string) =>
+    embeddingCollection(source === 'learned' ? COLLECTIONS.successful : COLLECTIONS.templates, model);
+  return {
+    async get(candidates) {
+      const out = new Map<string, number[]>();
+      const bySource = new Map<string, string[]>();
+      for (const c of candidates)
+        bySource.set(collectionOf(c.source), [...(bySource.get(collectionOf(c.source)) ?? []), c.hash]);
+      for (const [collection, ids] of bySource)
+        for (const r of await vectors.get(collection, ids)) out.set(r.id, r.embedding);
+      return out;
+    },
+    async put(items) {
+      const bySource = new Map<string, typeof items>();
+      for (const it of items)
+        bySource.set(collectionOf(it.candidate.source), [
+          ...(bySource.get(collectionOf(it.candidate.source)) ?? []),
+          it,
+        ]);
+      for (const [collection, list] of bySource)
+        await vectors.upsert(
+          collection,
+          list.map((it) => ({
+            id: it.candidate.hash,
+            document: it.candidate.config,
+            embedding: it.embedding,
+            metadata: {
+              language: it.language,
+              framework: it.framework,
+              source: it.candidate.source,
+              embed_model: model,
+            },
+          })),
+        );
+    },
+  };
+}
 
 /**
  * Composition of the local LLM (issue 12), used by `serve` and the CLI: the Ollama client when
@@ -33,7 +79,7 @@ export interface LlmWiring {
 export function buildLlmWiring(
   config: Pick<Config, 'ollama' | 'llm'>,
   learner: { arms(context: LearningContext): Promise<ArmStanding[]> } | null,
-  options: { fetch?: typeof fetch; llm?: Llm | null } = {},
+  options: { fetch?: typeof fetch; llm?: Llm | null; vectors?: VectorIndex | null } = {},
 ): LlmWiring {
   const created = createLlm(config, { fetch: options.fetch });
   const llm = options.llm !== undefined ? options.llm : created.llm;
@@ -47,6 +93,8 @@ export function buildLlmWiring(
       repairRounds: config.llm.repairRounds,
       allowedRegistries: config.llm.allowedRegistries,
       embedder: created.embedder,
+      embeddings:
+        created.embedder && options.vectors ? vectorEmbeddingStore(options.vectors, created.embedder.model) : null,
       standings: async (context) => (learner ? learner.arms(context) : []),
     }),
   };

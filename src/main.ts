@@ -140,7 +140,7 @@ export function buildDomain(
     defaultPolicy: config.learner.policy,
   });
   const templates = new VectorTemplateStore(vectors);
-  const llm = buildLlmWiring(config, learner, options.llm !== undefined ? { llm: options.llm } : {});
+  const llm = buildLlmWiring(config, learner, { vectors, ...(options.llm !== undefined ? { llm: options.llm } : {}) });
   return {
     learner,
     vectors,

@@ -1,5 +1,5 @@
 import type { ArmCandidate, LearningContext } from '../learning/Chooser.js';
-import type { Embedder, Llm } from '../llm/Llm.js';
+import { type Embedder, type Llm, LlmError } from '../llm/Llm.js';
 import { embedConfiguration, embedRepository } from '../vectors/embed.js';
 import { type AdaptOutcome, adaptWithLlm, describeFallback, evidenceCommandsOf } from './adaptWithLlm.js';
 import type { Analysis } from './analyzeRepository.js';
@@ -35,6 +35,8 @@ export interface LlmCandidateDeps {
   standings(context: LearningContext): Promise<ArmStanding[]>;
   /** embeddings for retrieval; null: feature hashing (src/vectors/embed.ts) */
   embedder?: Embedder | null;
+  /** where the embedder's vectors of configurations are kept (its own `_<model>` collections) */
+  embeddings?: EmbeddingStore | null;
   signal?: AbortSignal;
 }
 
@@ -67,6 +69,14 @@ export interface LlmArmSource {
   propose(request: LlmArmRequest): Promise<LlmArmResult>;
 }
 
+/** Configuration vectors of one embedding model, by configuration hash. */
+export interface EmbeddingStore {
+  get(candidates: readonly ArmCandidate[]): Promise<Map<string, number[]>>;
+  put(
+    items: Array<{ candidate: ArmCandidate; embedding: number[]; language: string; framework: string }>,
+  ): Promise<void>;
+}
+
 function cosine(a: readonly number[], b: readonly number[]): number {
   let dot = 0;
   let na = 0;
@@ -91,13 +101,36 @@ export async function similarities(
   candidates: readonly ArmCandidate[],
   embedder: Embedder | null | undefined,
   signal?: AbortSignal,
+  store?: EmbeddingStore | null,
 ): Promise<number[]> {
   if (embedder) {
     try {
-      const [repo, ...configs] = await embedder.embed([repositoryText(analysis), ...candidates.map((c) => c.config)], {
-        signal,
-      });
-      if (repo && configs.length === candidates.length) return configs.map((v) => cosine(repo, v));
+      const known = store ? await store.get(candidates).catch(() => new Map<string, number[]>()) : new Map();
+      const missing = candidates.filter((c) => !known.has(c.hash));
+      const texts = [repositoryText(analysis), ...missing.map((c) => c.config)];
+      // one more try: a kept-alive connection the server closed meanwhile fails the first request
+      const [repo, ...fresh] = await embedder
+        .embed(texts, { signal })
+        .catch((err: unknown) =>
+          err instanceof LlmError && err.kind === 'unavailable'
+            ? embedder.embed(texts, { signal })
+            : Promise.reject(err),
+        );
+      if (repo && fresh.length === missing.length) {
+        if (store && missing.length > 0)
+          await store
+            .put(
+              missing.map((candidate, i) => ({
+                candidate,
+                embedding: fresh[i]!,
+                language: analysis.language,
+                framework: analysis.framework,
+              })),
+            )
+            .catch(() => {});
+        for (const [i, c] of missing.entries()) known.set(c.hash, fresh[i]!);
+        return candidates.map((c) => cosine(repo, known.get(c.hash) ?? []));
+      }
     } catch {
       // an embedder that fails is no reason to fail: hashing below
     }
@@ -114,13 +147,14 @@ export async function rankForAdaptation(
   standings: readonly ArmStanding[],
   embedder?: Embedder | null,
   signal?: AbortSignal,
+  store?: EmbeddingStore | null,
 ): Promise<ArmCandidate[]> {
   const byHash = new Map(standings.map((s) => [s.hash, s]));
   const usable = request.candidates.filter((c) => {
     const s = byHash.get(c.hash);
     return c.source !== 'llm' && !s?.banned && !s?.broken;
   });
-  const sims = await similarities(request.analysis, usable, embedder, signal);
+  const sims = await similarities(request.analysis, usable, embedder, signal, store);
   const retrieved: Array<RetrievedCandidate & { arm: ArmCandidate }> = usable.map((arm, i) => {
     const s = byHash.get(arm.hash);
     return { hash: arm.hash, similarity: sims[i] ?? 0, posteriorMean: s ? s.mean : null, runs: s?.runs ?? 0, arm };
@@ -138,7 +172,7 @@ export function llmArmSource(deps: LlmCandidateDeps): LlmArmSource {
 
     async propose(request) {
       const standings = await deps.standings(request.context);
-      const ranked = await rankForAdaptation(request, standings, deps.embedder, deps.signal);
+      const ranked = await rankForAdaptation(request, standings, deps.embedder, deps.signal, deps.embeddings);
       const base = ranked[0];
       if (!base) return { kind: 'fallback', outcome: null, message: 'no valid configuration to adapt' };
       const a = request.analysis;

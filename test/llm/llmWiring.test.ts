@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { main } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
+import { migrateToLatest, openPGlite } from '../../src/db/openDatabase.js';
 import { rankForAdaptation } from '../../src/generation/llmCandidate.js';
 import type { ArmCandidate } from '../../src/learning/Chooser.js';
 import { buildLlmWiring, checkLlmAtStartup } from '../../src/llmWiring.js';
+import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
 import { type FakeOllama, startFakeOllama } from '../fakes/fakeOllama.js';
 import { FIXTURES } from '../generation/support.js';
 
@@ -105,6 +107,52 @@ describe('the LLM arm', () => {
       { hash: 'c'.repeat(64), mean: 0.95, runs: 8, gated: true, banned: false, broken: true },
     ]);
     expect(ranked.map((r) => r.label)).toEqual(['template b', 'template a']);
+  });
+});
+
+describe('retrieval with the embedding model', () => {
+  it("keeps the model's vectors in its own `_<model>` collections and embeds a configuration once", async () => {
+    const store = await openPGlite('memory://');
+    try {
+      await migrateToLatest(store.db);
+      const vectors = new EmbeddedVectorIndex(store.db);
+      ol.models.push('nomic-embed-text:latest');
+      const w = buildLlmWiring(
+        config({ OLLAMA_HOST: ol.url, PIPELINE_LEARNER_OLLAMA_EMBED_MODEL: 'nomic-embed-text' }),
+        { arms: async () => [] },
+        { vectors },
+      );
+      ol.onChat(() => ({ content: 'no configuration here' }));
+      const config1 = 'test:\n  image: node:20\n  script:\n    - npm test\n';
+      const request = {
+        analysis: {
+          language: 'node',
+          framework: 'express',
+          automation: { targets: {}, ciCommands: [], serviceSetup: [], services: [] },
+        } as never,
+        context: { tenant: 't', language: 'node', framework: 'express' },
+        candidates: [{ hash: 'd'.repeat(64), source: 'default' as const, config: config1, label: 'built-in default' }],
+        learnStage: { component: null, serviceUrl: null },
+      };
+      ol.requests.length = 0;
+      await w.armSource!.propose(request);
+      const embeds = () =>
+        ol.requests.filter((r) => r.path === '/api/embed').map((r) => (r.body as { input: string[] }).input);
+      expect(embeds()).toHaveLength(1);
+      expect(embeds()[0]).toHaveLength(2);
+      const stored = await vectors.get('pipeline_templates_nomic-embed-text', ['d'.repeat(64)]);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]!.embedding).toHaveLength(8);
+      expect(stored[0]!.metadata).toMatchObject({ embed_model: 'nomic-embed-text', source: 'default' });
+      expect(await vectors.get('pipeline_templates', ['d'.repeat(64)])).toHaveLength(0);
+      // the second time only the repository is embedded
+      await w.armSource!.propose(request);
+      expect(embeds()).toHaveLength(2);
+      expect(embeds()[1]).toHaveLength(1);
+    } finally {
+      ol.models.splice(ol.models.indexOf('nomic-embed-text:latest'), 1);
+      await store.close();
+    }
   });
 });
 
