@@ -270,6 +270,7 @@ function restOperations(d: CommandHandlerDeps, gitlab: GitLab, domain: Domain) {
           ref,
           tenant: tenantOf(project.path_with_namespace),
           overrides: { language: input.language, framework: input.framework, policy: input.policy },
+          ...(input.llm ? { llm: true } : {}),
         },
         domain.generateDeps,
       );

@@ -115,6 +115,8 @@ export interface GenerationJson {
   versions: Record<string, string>;
   config: string;
   dockerfile?: string;
+  /** present only when the local LLM was asked: what it did, and its candidate when not chosen */
+  llm?: { outcome: LlmReport['outcome']; message: string; alternative?: { label: string; config: string } };
 }
 
 export function toGenerationJson(g: Generation): GenerationJson {
@@ -128,6 +130,17 @@ export function toGenerationJson(g: Generation): GenerationJson {
     versions: g.analysis.versions,
     config: g.config,
     ...(g.dockerfile ? { dockerfile: g.dockerfile } : {}),
+    ...(g.llm
+      ? {
+          llm: {
+            outcome: g.llm.outcome,
+            message: g.llm.message,
+            ...(g.llm.alternative
+              ? { alternative: { label: g.llm.alternative.label, config: g.llm.alternative.config } }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -258,6 +258,18 @@ describe('the local LLM through the service', () => {
     expect(forced).toMatch(/LLM-adapted candidate|Source:\*\* llm/);
   });
 
+  it('POST /api/v1/pipeline/generate with "llm": true says what the model did', async (t) => {
+    if (!store) return t.skip();
+    const s = setupProject();
+    const res = await post('/api/v1/pipeline/generate', { project: s.project.path, llm: true }, auth);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { source: string; config: string; llm?: { outcome: string; message: string } };
+    expect(adaptRequests()).toHaveLength(1);
+    expect(body.llm?.outcome).toMatch(/^(chosen|alternative)$/);
+    if (body.llm?.outcome === 'chosen') expect(body).toMatchObject({ source: 'llm' });
+    else expect((body.llm as { alternative?: { config: string } }).alternative?.config).toContain('LLM_ADAPTED');
+  });
+
   const failures: Array<[string, () => void, RegExp]> = [
     ['timeout', () => ollama.onChat(() => ({ hang: true })), /did not answer in time/],
     ['missing model', () => ollama.models.splice(0), /the model is not pulled.*ollama pull llama3\.1:8b/s],
