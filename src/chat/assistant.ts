@@ -151,9 +151,8 @@ export function createAssistant(deps: AssistantDeps) {
     return createProposal(
       scope,
       {
-        language: 'unknown',
-        framework: 'generic',
-        ...(await lastGenerated(scope).then((g) => (g ? { language: g.language, framework: g.framework } : {}))),
+        language: e.repair.language,
+        framework: e.repair.framework,
         source: 'llm',
         sourceLabel: e.repair.label,
         evidence: [

@@ -57,7 +57,14 @@ export interface Explanation {
   /** the masked tail that was sent (or would have been) */
   traceTail: string;
   /** a repaired configuration (validated, policy-clean), when the configuration was the cause */
-  repair: { config: string; label: string; hash: string; repairRounds: number } | null;
+  repair: {
+    config: string;
+    label: string;
+    hash: string;
+    repairRounds: number;
+    language: string;
+    framework: string;
+  } | null;
   /** why no repair, when one was tried */
   repairFallback: string | null;
   /** the configuration the pipeline ran, as read at its commit */
@@ -265,6 +272,8 @@ export async function explainPipeline(input: ExplainInput, deps: ExplainDeps): P
         label: `repaired by ${deps.llm.model} after pipeline ${pipeline.id}`,
         hash: outcome.arm.hash,
         repairRounds: outcome.repairRounds,
+        language: analysis.language,
+        framework: analysis.framework,
       };
     else repairFallback = outcome.message;
   }

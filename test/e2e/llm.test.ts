@@ -493,7 +493,7 @@ describe('the local LLM through the service', () => {
     expect(body).not.toContain(NPM_SECRET);
     expect(JSON.stringify(ollama.chatRequests().find(isExplain))).toContain('[MASKED]');
     const [p] = await proposalsOf(s);
-    expect(p).toMatchObject({ source: 'llm', status: 'generated' });
+    expect(p).toMatchObject({ source: 'llm', status: 'generated', language: 'node', framework: 'express' });
     expect(p!.config).toContain('LLM_ADAPTED');
   });
 
