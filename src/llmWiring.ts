@@ -13,7 +13,7 @@ import type { GitLab } from './gitlab/GitLab.js';
 import type { LearningContext } from './learning/Chooser.js';
 import { checkOllama } from './llm/checkOllama.js';
 import { createLlm } from './llm/createLlm.js';
-import type { Embedder, Llm } from './llm/Llm.js';
+import { type Embedder, type Llm, LlmError } from './llm/Llm.js';
 import { embeddingCollection } from './vectors/embeddingCollection.js';
 import { COLLECTIONS, type VectorIndex } from './vectors/VectorIndex.js';
 
@@ -185,7 +185,12 @@ export function buildAssistant(deps: {
     port: {
       async ask(r) {
         const scope = await scopeFor(r);
-        const out = await assistant.ask(scope, r.question, r.user.username);
+        const out = await assistant.ask(scope, r.question, r.user.username).catch((err: unknown) => {
+          if (err instanceof LlmError) return { content: '', toolCalls: 0, failed: err.message };
+          throw err;
+        });
+        if ('failed' in out)
+          return { body: `The local LLM could not answer: ${out.failed}. Nothing was changed; try again later.` };
         const text = out.content.trim() || `${deps.llm.model} gave no answer.`;
         return {
           body: `${text}\n\n<sub>Answered by a local LLM (${deps.llm.model}) with ${out.toolCalls} tool call(s); nothing was committed. Proposals it made still need \`/pipeline approve\`.</sub>`,

@@ -519,6 +519,7 @@ export async function startOnStore(
       }),
       chatRoutes({
         apiToken: config.apiToken,
+        log,
         chat:
           assistant && gitlab
             ? { assistant: assistant.assistant, chats, gitlab }

@@ -35,7 +35,8 @@ export interface ChatMessage {
   createdAt: Date;
 }
 
-export const SESSION_ID = /^[A-Za-z0-9_.:-]{8,100}$/;
+/** Session ids: UUIDs from the API, `mr-<project>-<iid>` for `/pipeline ask`. */
+export const SESSION_ID = /^[A-Za-z0-9_.:-]{4,100}$/;
 
 type Row = {
   id: number;

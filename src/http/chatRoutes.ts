@@ -6,7 +6,9 @@ import { projectFromInput } from '../commands/restOperations.js';
 import { type ChatStore, SESSION_ID } from '../db/chatStore.js';
 import { UserFacingError } from '../errors.js';
 import type { GitLab } from '../gitlab/GitLab.js';
+import { LlmError } from '../llm/Llm.js';
 import type { ToolLoopEvent } from '../llm/runToolLoop.js';
+import type { Logger } from '../log.js';
 import { jsonBody, requireWrite } from './apiAuth.js';
 
 /**
@@ -23,6 +25,7 @@ export interface ChatRouteOptions {
   apiToken: string | null;
   /** null: why the chat is unavailable (no OLLAMA_HOST, no GitLab) — answered with 503 */
   chat: { assistant: Assistant; chats: ChatStore; gitlab: GitLab } | { unavailable: string };
+  log?: Logger;
 }
 
 const project = z.union([z.number().int().positive(), z.string().min(1).max(500)]);
@@ -47,6 +50,16 @@ function parse<T>(schema: z.ZodType<T>, raw: unknown): T {
     throw new UserFacingError(`invalid body: ${why.join('; ')}`, { status: 400 });
   }
   return parsed.data;
+}
+
+/** A model that failed is the model server's problem, said as such (the message names no secret). */
+function modelFailure(err: unknown): never {
+  if (err instanceof LlmError)
+    throw new UserFacingError(`the local LLM could not answer: ${err.message}`, {
+      status: err.kind === 'timeout' ? 504 : 502,
+      code: `llm_${err.kind}`,
+    });
+  throw err;
 }
 
 function eventJson(ev: ToolLoopEvent): { event: string; data: unknown } {
@@ -102,7 +115,7 @@ export function chatRoutes(o: ChatRouteOptions): Hono {
     const scope = await scopeOf(b, user);
     const wantsStream = b.stream === true || (c.req.header('accept') ?? '').includes('text/event-stream');
     if (!wantsStream) {
-      const out = await assistant.ask(scope, b.message, user, c.req.raw.signal);
+      const out = await assistant.ask(scope, b.message, user, c.req.raw.signal).catch(modelFailure);
       return c.json({
         session_id: scope.session.sessionId,
         project: scope.project.path_with_namespace,
@@ -130,10 +143,17 @@ export function chatRoutes(o: ChatRouteOptions): Hono {
           const { event, data } = eventJson(n.value);
           await stream.writeSSE({ event, data: JSON.stringify(data) });
         }
-      } catch (err) {
+      } catch (raw) {
+        let err = raw;
+        try {
+          modelFailure(raw);
+        } catch (mapped) {
+          err = mapped;
+        }
+        // the headers are sent: the failure goes to the client as an event, and to the log
         const message = err instanceof UserFacingError ? err.message : 'the assistant failed; see the service log';
+        if (!(err instanceof UserFacingError)) o.log?.error({ err, path: c.req.path }, 'chat turn failed');
         await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: message }) });
-        if (!(err instanceof UserFacingError)) throw err;
       }
     });
   });

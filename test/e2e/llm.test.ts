@@ -349,6 +349,23 @@ describe('the local LLM through the service', () => {
     expect(s.project.history(s.branch)).toHaveLength(2);
   });
 
+  it('a model that fails in a chat says so: 504/502 in JSON, an error event in SSE, a reply on the MR', async (t) => {
+    if (!store) return t.skip();
+    const s = setupProject();
+    ollama.onChat(() => ({ hang: true }));
+    const timeout = await post('/api/v1/chat', { project: s.project.path, message: 'hi' }, auth);
+    expect(timeout.status).toBe(504);
+    expect(((await timeout.json()) as { error: string }).error).toContain('the local LLM could not answer');
+    ollama.onChat(() => ({ status: 500, error: 'CUDA out of memory' }));
+    const sse = await post('/api/v1/chat', { project: s.project.path, message: 'hi', stream: true }, auth);
+    expect(sse.status).toBe(200);
+    const text = await sse.text();
+    expect(text).toMatch(/^event: error\ndata: .*the local LLM could not answer.*HTTP 500/m);
+    const reply = await comment(s, '/pipeline ask anything?');
+    expect(reply).toContain('The local LLM could not answer');
+    expect(reply).toContain('Nothing was changed');
+  });
+
   /** The model of a chat: generate, then commit, then a closing sentence. */
   function generateThenCommit(req: FakeChatRequest): FakeChatReply {
     if (isAdapt(req)) return adapted(req);
