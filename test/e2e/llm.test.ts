@@ -347,6 +347,10 @@ describe('the local LLM through the service', () => {
     expect(rows[1]!.tool_calls).toEqual([{ name: 'check_pipeline_status', arguments: {} }]);
     expect(rows[2]!.tool_name).toBe('check_pipeline_status');
     expect(s.project.history(s.branch)).toHaveLength(2);
+    const history = await fetch(`${service!.url}/api/v1/chat/history/mr-${s.project.id}-${s.mrIid}`, {
+      headers: auth,
+    });
+    expect(((await history.json()) as { messages: unknown[] }).messages).toHaveLength(4);
   });
 
   it('a model that fails in a chat says so: 504/502 in JSON, an error event in SSE, a reply on the MR', async (t) => {
