@@ -207,7 +207,13 @@ export async function openDatabase(options: OpenOptions): Promise<Store> {
  * so concurrent processes on one server apply them one at a time.
  */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Unordered: numbers are reserved per change and may land in any order (0007 before 0006); each
+  // migration touches its own tables, so a store that has 0007 still gets 0006 when it arrives.
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
