@@ -9,7 +9,7 @@ import type { GitLab } from '../gitlab/GitLab.js';
 import { LlmError } from '../llm/Llm.js';
 import type { ToolLoopEvent } from '../llm/runToolLoop.js';
 import type { Logger } from '../log.js';
-import { jsonBody, requireWrite } from './apiAuth.js';
+import { jsonBody, writeAccess } from './apiAuth.js';
 
 /**
  * The chat API (issue 12), behind the API token:
@@ -107,8 +107,8 @@ export function chatRoutes(o: ChatRouteOptions): Hono {
     return { session, project: info, mr };
   }
 
-  app.post('/api/v1/chat', async (c) => {
-    requireWrite(c, o.apiToken);
+  const write = writeAccess(o.apiToken);
+  app.post('/api/v1/chat', write, async (c) => {
     const b = parse(chatBody, await jsonBody(c, '{"project": "group/app", "message": "generate a pipeline"}'));
     const { assistant } = chat();
     const user = b.user ?? 'api';
@@ -158,8 +158,7 @@ export function chatRoutes(o: ChatRouteOptions): Hono {
     });
   });
 
-  app.get('/api/v1/chat/history/:session_id', async (c) => {
-    requireWrite(c, o.apiToken);
+  app.get('/api/v1/chat/history/:session_id', write, async (c) => {
     const id = c.req.param('session_id');
     if (!SESSION_ID.test(id)) throw new UserFacingError('invalid session id', { status: 400 });
     const { chats } = chat();
@@ -182,8 +181,7 @@ export function chatRoutes(o: ChatRouteOptions): Hono {
     });
   });
 
-  app.post('/api/v1/chat/approve/:session_id', async (c) => {
-    requireWrite(c, o.apiToken);
+  app.post('/api/v1/chat/approve/:session_id', write, async (c) => {
     const id = c.req.param('session_id');
     if (!SESSION_ID.test(id)) throw new UserFacingError('invalid session id', { status: 400 });
     const raw = (c.req.header('content-length') ?? '0') === '0' ? {} : await jsonBody(c, '{"proposal": 1}');
