@@ -4,9 +4,10 @@ import { type ServerType, serve as serveHttp } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { learnedSource, VectorTemplateStore } from './candidateSources.js';
 import { toGeneratedPipeline, toLearnerPort } from './commands/adapters.js';
-import type { CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
+import type { AssistantPort, CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
 import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
+import { chatStoreFor } from './db/chatStore.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
@@ -20,6 +21,7 @@ import { generateForProject } from './generation/generateForProject.js';
 import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
 import { createGitLab } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
+import { chatRoutes } from './http/chatRoutes.js';
 import { createApp } from './http/createApp.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
@@ -38,6 +40,8 @@ import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { type LearningContext, tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
+import type { Llm } from './llm/Llm.js';
+import { buildAssistant, buildLlmWiring, checkLlmAtStartup, type LlmWiring } from './llmWiring.js';
 import { createLogger, type Logger } from './log.js';
 import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
 import { learningReports } from './metrics/learningReport.js';
@@ -55,6 +59,8 @@ export interface ServiceParts {
   log?: Logger;
   gitlab?: GitLab | null;
   vectors?: VectorIndex;
+  /** replaces the Ollama client built from OLLAMA_HOST (null: no LLM) */
+  llm?: Llm | null;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
   /**
@@ -105,24 +111,29 @@ export interface Domain {
   vectors: VectorIndex;
   templates: VectorTemplateStore;
   generateDeps: Omit<GenerateDeps, 'lint'>;
+  /** the local LLM (OLLAMA_HOST); its arm is generateDeps.llm */
+  llm: LlmWiring;
 }
 
 function learnStageOptions(config: Config): LearnStageOptions {
   return { component: config.learnComponent, serviceUrl: config.publicUrl };
 }
 
-function buildDomain(config: Config, store: Store, vectors: VectorIndex): Domain {
+function buildDomain(config: Config, store: Store, vectors: VectorIndex, options: { llm?: Llm | null } = {}): Domain {
   const learner = new Learner({
     store: createLearningStore(store.db),
     options: learnerOptionsFrom(config.learner),
     defaultPolicy: config.learner.policy,
   });
   const templates = new VectorTemplateStore(vectors);
+  const llm = buildLlmWiring(config, learner, { vectors, ...(options.llm !== undefined ? { llm: options.llm } : {}) });
   return {
     learner,
     vectors,
     templates,
+    llm,
     generateDeps: {
+      llm: llm.armSource,
       learned: learnedSource(store.db, { shareAcrossTenants: config.learner.shareAcrossTenants }),
       templates,
       chooser: learner,
@@ -175,7 +186,7 @@ function proposalGenerator(gitlab: GitLab, domain: Domain): ProposalGenerator {
       const tenant = tenantOf(req.project.path);
       const g = await generateForProject(
         gitlab,
-        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides },
+        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides, llm: req.llm },
         domain.generateDeps,
       );
       const arms = await domain.learner.arms({ tenant, language: g.language, framework: g.framework });
@@ -245,6 +256,7 @@ function restOperations(d: CommandHandlerDeps, gitlab: GitLab, domain: Domain) {
           ref,
           tenant: tenantOf(project.path_with_namespace),
           overrides: { language: input.language, framework: input.framework, policy: input.policy },
+          ...(input.llm ? { llm: true } : {}),
         },
         domain.generateDeps,
       );
@@ -339,6 +351,7 @@ function jobHandlers(
   gitlab: GitLab | null,
   vectors: VectorIndex,
   log: Logger,
+  assistant: AssistantPort | null,
 ): { handlers: JobHandlers; commandDeps: CommandHandlerDeps | null; recordDeps: RecordDeps | null } {
   if (!gitlab) {
     log.warn('GITLAB_URL/GITLAB_TOKEN unset: webhook events are accepted and stay queued until GitLab is configured');
@@ -352,6 +365,7 @@ function jobHandlers(
     config: config.bot,
     log,
     botUser: cachedBotUser(gitlab),
+    assistant,
   };
   const recordDeps: RecordDeps = {
     db: store.db,
@@ -456,7 +470,11 @@ export async function startOnStore(
     if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
   }
   const vectors = parts.vectors ?? buildVectors(config, store);
-  const domain = buildDomain(config, store, vectors);
+  const domain = buildDomain(config, store, vectors, parts.llm !== undefined ? { llm: parts.llm } : {});
+  // the startup check says what works and exactly what to run when the model is missing; it never stops the start
+  const llmCheck = await checkLlmAtStartup(config);
+  if (llmCheck.ok) log.info({ llm: llmCheck.enabled }, llmCheck.message);
+  else log.warn({ llm: true }, llmCheck.message);
   const metrics = new ServiceMetrics({
     source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
     maxContexts: config.metrics.maxContexts,
@@ -474,7 +492,29 @@ export async function startOnStore(
     .catch((err) =>
       log.warn({ err }, 'could not seed pipeline_templates; generation falls back to the built-in defaults'),
     );
-  const { handlers, commandDeps, recordDeps } = jobHandlers(config, store, domain, gitlab, vectors, log);
+  const chats = chatStoreFor(store.db);
+  const assistant =
+    gitlab && domain.llm.llm
+      ? buildAssistant({
+          config: { llm: config.llm, bot: config.bot, learnStage: learnStageOptions(config) },
+          llm: domain.llm.llm,
+          gitlab,
+          store: commandStoreFor(store.db),
+          chats,
+          generator: proposalGenerator(gitlab, domain),
+          learner: toLearnerPort(domain.learner),
+          secrets: configSecrets(config, [secret.secret]),
+        })
+      : null;
+  const { handlers, commandDeps, recordDeps } = jobHandlers(
+    config,
+    store,
+    domain,
+    gitlab,
+    vectors,
+    log,
+    assistant?.port ?? null,
+  );
   const worker = createWorker({
     db: store.db,
     handlers: instrumentHandlers(handlers, metrics),
@@ -532,6 +572,18 @@ export async function startOnStore(
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
       }),
+      chatRoutes({
+        apiToken: config.apiToken,
+        log,
+        chat:
+          assistant && gitlab
+            ? { assistant: assistant.assistant, chats, gitlab }
+            : {
+                unavailable: !domain.llm.llm
+                  ? 'the chat needs the local LLM: set OLLAMA_HOST on the service (and pull the model, e.g. `ollama pull llama3.1:8b`)'
+                  : 'GitLab is not configured on the service (GITLAB_URL, GITLAB_TOKEN)',
+              },
+      }),
     ],
   });
 
@@ -556,7 +608,9 @@ export async function startOnStore(
       ? { reconcile: async () => false, timers: [] as NodeJS.Timeout[] }
       : startBackground(config, store, gitlab, worker.id, wake, log);
 
-  if (role !== 'worker') parts.print?.(webhookBanner(url, secret));
+  if (role !== 'worker') parts.print?.(`${webhookBanner(url, secret)}
+${llmCheck.message}
+`);
   log.info({ port, store: store.kind, worker: worker.id, role }, 'service started');
 
   let stopping: Promise<void> | null = null;

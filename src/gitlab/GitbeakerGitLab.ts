@@ -444,8 +444,24 @@ export function createGitLab(options: GitLabClientOptions): GitLab {
       const r = await call('Commits', 'create', project, commit.branch, commit.message, actions, {
         ...(commit.authorName ? { authorName: commit.authorName } : {}),
         ...(commit.authorEmail ? { authorEmail: commit.authorEmail } : {}),
+        ...(commit.startBranch ? { startBranch: commit.startBranch } : {}),
       });
       return { id: String(r.id), web_url: str(r.web_url) };
+    },
+
+    async jobTrace(project, jobId) {
+      const body = await orNullOn404(g.Jobs.showLog(project, jobId));
+      if (body === null) return '';
+      if (typeof Blob !== 'undefined' && body instanceof Blob) return body.text();
+      return asText(body);
+    },
+
+    async createMergeRequest(project, mr) {
+      const r = await call('MergeRequests', 'create', project, mr.sourceBranch, mr.targetBranch, mr.title, {
+        ...(mr.description ? { description: mr.description } : {}),
+        removeSourceBranch: true,
+      });
+      return { iid: Number(r.iid), web_url: str(r.web_url) };
     },
 
     async mergeRequest(project, iid) {
