@@ -7,18 +7,21 @@ import { toGeneratedPipeline, toLearnerPort } from './commands/adapters.js';
 import type { CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
 import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
+import { createCallBudget } from './db/callBudget.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
 import { metricsSource } from './db/metricsQueries.js';
 import { databaseReady, embeddedStoreExists, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
+import { repositoryFactsStore } from './db/repositoryFacts.js';
 import { ensureSetting } from './db/settings.js';
 import { UserFacingError } from './errors.js';
 import { analyzeRepository } from './generation/analyzeRepository.js';
 import type { LearnStageOptions } from './generation/ensureLearnStage.js';
 import { generateForProject } from './generation/generateForProject.js';
 import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
-import { createGitLab } from './gitlab/GitbeakerGitLab.js';
+import type { CallLimiter } from './gitlab/callBudget.js';
+import { createGitLab, normaliseBaseUrl } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
 import { emojiEventJobHandler } from './handlers/emojiEvent.js';
 import { learnRecord } from './handlers/learnRecord.js';
@@ -27,7 +30,7 @@ import { PIPELINE_EVENT, pipelineEventHandler } from './handlers/pipelineEvent.j
 import { handleProposalOutcome } from './handlers/proposalOutcome.js';
 import { purgeExpired } from './handlers/purgeExpired.js';
 import { reconcileOnce } from './handlers/reconcile.js';
-import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
+import type { BudgetObserver, DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
 import { createApp } from './http/createApp.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
@@ -64,6 +67,8 @@ export interface ServiceParts {
   routes?: (deps: SharedDeps) => Hono[];
   leaseMs?: number;
   metrics?: ServiceMetrics;
+  /** the call budget of a `gitlab` given here (its remaining tokens go to the logs) */
+  limiter?: CallLimiter | null;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
 }
@@ -300,6 +305,33 @@ export function guardDriverFaults(store: Store, log: Logger): () => void {
   return () => process.off('uncaughtException', onUncaught);
 }
 
+/**
+ * The GitLab call budget shared by every worker on the store (issue 10 item 3): a token bucket per GitLab
+ * instance in the database, null when PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN is 0 or GitLab is unset.
+ */
+export function gitlabCallBudget(config: Config, store: Store, metrics?: ServiceMetrics): CallLimiter | null {
+  if (!config.gitlab || config.gitlab.rateLimitPerMin <= 0) return null;
+  return createCallBudget(store.db, {
+    instance: normaliseBaseUrl(config.gitlab.url),
+    perMinute: config.gitlab.rateLimitPerMin,
+    maxWaitMs: config.gitlab.maxWaitS * 1000,
+    onTake: (permit) => {
+      metrics?.gitlabBudgetRemaining.set(permit.remaining);
+      if (permit.waitMs > 0) metrics?.gitlabBudgetWaitSeconds.inc(permit.waitMs / 1000);
+    },
+  });
+}
+
+function budgetObserver(metrics: ServiceMetrics, limiter: CallLimiter | null): BudgetObserver {
+  return {
+    observe({ facts, calls }) {
+      metrics.gitlabCallsPerPipeline.observe({ part: 'facts' }, facts.calls);
+      metrics.gitlabCallsPerPipeline.observe({ part: 'total' }, calls);
+    },
+    remaining: () => limiter?.remaining() ?? null,
+  };
+}
+
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
@@ -357,11 +389,17 @@ export async function startOnStore(
       source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
       maxContexts: config.metrics.maxContexts,
     });
+  const limiter = parts.gitlab === undefined ? gitlabCallBudget(config, store, metrics) : null;
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
       : config.gitlab
-        ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
+        ? createGitLab({
+            url: config.gitlab.url,
+            token: config.gitlab.token,
+            timeoutMs: config.gitlab.timeoutMs,
+            limiter: limiter ?? undefined,
+          })
         : null;
   const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
   const shared: SharedDeps = { store, log, gitlab, vectors, config };
@@ -391,6 +429,8 @@ export async function startOnStore(
         detect: parts.detect ?? defaultDetect,
         learner: parts.learner ?? learnerObserver(domain.learner),
         log,
+        facts: repositoryFactsStore(store.db),
+        budget: budgetObserver(metrics, parts.limiter ?? limiter),
       }
     : null;
   const handlers: JobHandlers = {

@@ -1,28 +1,50 @@
 import type { GitLab, ProjectRef } from '../gitlab/GitLab.js';
 import type { RepoReader } from './RepoReader.js';
+import type { FactsSource, RepositoryFacts, RepositoryFactsStore } from './RepositoryFacts.js';
+
+/** Larger files are read but not kept in the blob cache. */
+const MAX_CACHED_BLOB_CHARS = 512 * 1024;
+const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
+
+type Stack = { language: string; framework: string };
 
 /**
  * A GitLab project at a ref: one recursive tree listing (the GitLab client follows its pages),
  * then raw reads of only the files the analysis asks for, each fetched once.
+ *
+ * With a facts store and a commit sha (never a branch: it moves), the listing and the files read are
+ * kept: a commit seen before costs no call, a new commit whose read files have the same blob ids costs
+ * the tree listing only, and a changed, added or renamed file among those read costs its own read.
  */
 export class GitLabRepoReader implements RepoReader {
   readonly description: string;
   private listing: Promise<string[]> | null = null;
   private present: Set<string> | null = null;
   private readonly cache = new Map<string, Promise<string | null>>();
+  private readonly store: RepositoryFactsStore | null;
+  private readonly projectId: number | null;
+  private blobIds = new Map<string, string>();
+  private cachedBlobs = new Map<string, string>();
+  private readonly newBlobs = new Map<string, string>();
+  private readonly readPaths = new Set<string>();
+  private known: RepositoryFacts | null = null;
+  private fetchedFiles = 0;
+  private listedFromTree = false;
 
   constructor(
     private readonly gitlab: GitLab,
     private readonly project: ProjectRef,
     private readonly ref: string,
+    options: { facts?: RepositoryFactsStore | null } = {},
   ) {
     this.description = `${project}@${ref}`;
+    const cacheable = options.facts && typeof project === 'number' && FULL_SHA.test(ref);
+    this.store = cacheable ? (options.facts ?? null) : null;
+    this.projectId = cacheable ? (project as number) : null;
   }
 
   list(): Promise<string[]> {
-    this.listing ??= this.gitlab
-      .tree(this.project, this.ref)
-      .then((entries) => entries.filter((e) => e.type === 'blob').map((e) => e.path));
+    this.listing ??= this.store ? this.listCached() : this.listFromGitLab();
     return this.listing;
   }
 
@@ -32,9 +54,93 @@ export class GitLabRepoReader implements RepoReader {
     if (!this.present.has(path)) return null;
     let p = this.cache.get(path);
     if (!p) {
-      p = this.gitlab.fileRaw(this.project, path, this.ref);
+      p = this.readFile(path);
       this.cache.set(path, p);
     }
     return p;
+  }
+
+  /** Where this commit's facts came from (meaningful once `list` or `read` has run). */
+  get source(): FactsSource {
+    if (!this.store) return 'uncached';
+    if (this.fetchedFiles > 0) return 'full';
+    return this.listedFromTree ? 'tree' : 'cache';
+  }
+
+  /** The stack detected on this commit before, if any. */
+  async knownStack(): Promise<Stack | null> {
+    await this.list();
+    return this.known?.stack ?? null;
+  }
+
+  /**
+   * Keeps what this reader learned (listing, read paths, new file text, the detected stack). Nothing is
+   * written when the commit's facts were already complete.
+   */
+  async save(stack: Stack | null): Promise<void> {
+    if (!this.store || this.projectId === null || !this.listing) return;
+    await this.listing;
+    const readPaths = [...this.readPaths].sort();
+    const known = this.known;
+    const unchanged =
+      known &&
+      this.newBlobs.size === 0 &&
+      readPaths.every((p) => known.readPaths.includes(p)) &&
+      (stack === null || (known.stack?.language === stack.language && known.stack?.framework === stack.framework));
+    if (unchanged) return;
+    await this.store.save(
+      this.projectId,
+      this.ref,
+      {
+        entries: [...this.blobIds],
+        readPaths: [...new Set([...(known?.readPaths ?? []), ...readPaths])].sort(),
+        stack: stack ?? known?.stack ?? null,
+      },
+      this.newBlobs,
+    );
+  }
+
+  private listFromGitLab(): Promise<string[]> {
+    return this.gitlab
+      .tree(this.project, this.ref)
+      .then((entries) => entries.filter((e) => e.type === 'blob').map((e) => e.path));
+  }
+
+  private async listCached(): Promise<string[]> {
+    const store = this.store!;
+    const projectId = this.projectId!;
+    this.known = await store.facts(projectId, this.ref);
+    let prefetch: string[];
+    if (this.known) {
+      this.blobIds = new Map(this.known.entries);
+      prefetch = this.known.readPaths;
+    } else {
+      const [entries, latest] = await Promise.all([
+        this.gitlab.tree(this.project, this.ref),
+        store.latestReadPaths(projectId),
+      ]);
+      this.listedFromTree = true;
+      for (const e of entries) if (e.type === 'blob') this.blobIds.set(e.path, e.id ?? '');
+      prefetch = latest;
+    }
+    const ids = prefetch.map((p) => this.blobIds.get(p)).filter((id): id is string => !!id);
+    if (ids.length) this.cachedBlobs = await store.blobs(ids);
+    return [...this.blobIds.keys()];
+  }
+
+  private async readFile(path: string): Promise<string | null> {
+    if (!this.store) return this.gitlab.fileRaw(this.project, path, this.ref);
+    this.readPaths.add(path);
+    const id = this.blobIds.get(path);
+    if (id) {
+      const hit = this.cachedBlobs.get(id) ?? (await this.store.blobs([id])).get(id);
+      if (hit !== undefined) return hit;
+    }
+    this.fetchedFiles++;
+    const text = await this.gitlab.fileRaw(this.project, path, this.ref);
+    // PostgreSQL text cannot hold NUL; huge files are not worth keeping
+    if (id && text !== null && text.length <= MAX_CACHED_BLOB_CHARS && !text.includes('\u0000'))
+      this.newBlobs.set(id, text);
+    return text;
   }
 }
