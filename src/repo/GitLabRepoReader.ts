@@ -1,4 +1,4 @@
-import type { GitLab, ProjectRef } from '../gitlab/GitLab.js';
+import type { GitLab, ProjectRef, TreeEntry } from '../gitlab/GitLab.js';
 import type { RepoReader } from './RepoReader.js';
 import type { FactsSource, RepositoryFacts, RepositoryFactsStore } from './RepositoryFacts.js';
 
@@ -7,6 +7,48 @@ const MAX_CACHED_BLOB_CHARS = 512 * 1024;
 const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 
 type Stack = { language: string; framework: string };
+
+/** How long this process keeps a commit's listing and file text it just fetched (both immutable). */
+const RECENT_MS = 60_000;
+const MAX_RECENT = 1000;
+
+/**
+ * Listings and file reads under way or just done, per facts store: two jobs of one commit in one process (a
+ * branch pipeline and a merge request pipeline finish together) share one call, also while the first has
+ * not saved its facts yet. Keys name immutable things (a commit, a blob id), so sharing is always right.
+ */
+class Recent<T> {
+  private readonly entries = new Map<string, Promise<T>>();
+  get(key: string, load: () => Promise<T>): { value: Promise<T>; leader: boolean } {
+    const running = this.entries.get(key);
+    if (running) return { value: running, leader: false };
+    if (this.entries.size >= MAX_RECENT) this.entries.delete(this.entries.keys().next().value as string);
+    const value = load();
+    this.entries.set(key, value);
+    const forget = () => {
+      if (this.entries.get(key) === value) this.entries.delete(key);
+    };
+    value.then(
+      () => setTimeout(forget, RECENT_MS).unref?.(),
+      () => forget(),
+    );
+    return { value, leader: true };
+  }
+}
+
+const recentByStore = new WeakMap<
+  RepositoryFactsStore,
+  { listings: Recent<TreeEntry[]>; files: Recent<string | null> }
+>();
+
+function recentFor(store: RepositoryFactsStore) {
+  let r = recentByStore.get(store);
+  if (!r) {
+    r = { listings: new Recent<TreeEntry[]>(), files: new Recent<string | null>() };
+    recentByStore.set(store, r);
+  }
+  return r;
+}
 
 /**
  * A GitLab project at a ref: one recursive tree listing (the GitLab client follows its pages),
@@ -115,11 +157,11 @@ export class GitLabRepoReader implements RepoReader {
       this.blobIds = new Map(this.known.entries);
       prefetch = this.known.readPaths;
     } else {
-      const [entries, latest] = await Promise.all([
+      const listing = recentFor(store).listings.get(`${projectId}@${this.ref}`, () =>
         this.gitlab.tree(this.project, this.ref),
-        store.latestReadPaths(projectId),
-      ]);
-      this.listedFromTree = true;
+      );
+      const [entries, latest] = await Promise.all([listing.value, store.latestReadPaths(projectId)]);
+      this.listedFromTree = listing.leader;
       for (const e of entries) if (e.type === 'blob') this.blobIds.set(e.path, e.id ?? '');
       prefetch = latest;
     }
@@ -136,8 +178,11 @@ export class GitLabRepoReader implements RepoReader {
       const hit = this.cachedBlobs.get(id) ?? (await this.store.blobs([id])).get(id);
       if (hit !== undefined) return hit;
     }
-    this.fetchedFiles++;
-    const text = await this.gitlab.fileRaw(this.project, path, this.ref);
+    const fetched = id
+      ? recentFor(this.store).files.get(id, () => this.gitlab.fileRaw(this.project, path, this.ref))
+      : { value: this.gitlab.fileRaw(this.project, path, this.ref), leader: true };
+    if (fetched.leader) this.fetchedFiles++;
+    const text = await fetched.value;
     // PostgreSQL text cannot hold NUL; huge files are not worth keeping
     if (id && text !== null && text.length <= MAX_CACHED_BLOB_CHARS && !text.includes('\u0000'))
       this.newBlobs.set(id, text);
