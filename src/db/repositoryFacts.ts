@@ -46,17 +46,17 @@ export function repositoryFactsStore(db: Db): RepositoryFactsStore {
       if (!ids.length) return new Map();
       const rows = await db
         .selectFrom('repository_blobs')
-        .select(['blob_id', 'content'])
+        .select(['blob_id', 'content', 'sha256'])
         .where('blob_id', 'in', ids)
         .execute();
-      return new Map(rows.map((r) => [r.blob_id, r.content]));
+      return new Map(rows.map((r) => [r.blob_id, { text: r.content, sha256: r.sha256 }]));
     },
 
     async save(projectId, sha, facts, newBlobs) {
       if (newBlobs.size) {
         await db
           .insertInto('repository_blobs')
-          .values([...newBlobs].map(([blob_id, content]) => ({ blob_id, content })))
+          .values([...newBlobs].map(([blob_id, b]) => ({ blob_id, content: b.text, sha256: b.sha256 })))
           .onConflict((oc) => oc.column('blob_id').doNothing())
           .execute();
       }

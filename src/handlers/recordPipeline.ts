@@ -165,7 +165,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
 
   const location = configLocation(s);
   const {
-    result: [config, dockerfile, stack, source],
+    result: [config, configSha256, dockerfile, stack, source],
     calls: factsCalls,
   } = await countGitLabCalls(() => readRepositoryFacts(deps, s, location));
   const facts: FactsCost = { source, calls: factsCalls };
@@ -175,7 +175,8 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
   let configHash: string | null = null;
   let parsedConfig: unknown = null;
   if (config !== null) {
-    configHash = sha256(config);
+    // the hash of the file as committed, also when the cache handed out its masked text
+    configHash = configSha256 ?? sha256(config);
     const doc = parseDocument(config);
     parsedConfig = doc.errors.length ? null : doc.toJS();
     const yamlError = doc.errors[0]?.message ?? null;
@@ -267,8 +268,9 @@ async function readRepositoryFacts(
   deps: RecordDeps,
   s: PipelineSnapshot,
   location: ReturnType<typeof configLocation>,
-): Promise<[string | null, string | null, StackDetection, FactsSource]> {
-  const repo = new GitLabRepoReader(deps.gitlab, s.projectId, s.sha, { facts: deps.facts });
+): Promise<[string | null, string | null, string | null, StackDetection, FactsSource]> {
+  // the cache keeps file text masked, like stored configurations: never a credential at rest
+  const repo = new GitLabRepoReader(deps.gitlab, s.projectId, s.sha, { facts: deps.facts, mask: maskCredentials });
   const inThisRepo = location?.project === s.projectId && location.ref === s.sha;
   const [config, dockerfile, stack] = await Promise.all([
     location
@@ -280,7 +282,8 @@ async function readRepositoryFacts(
     repo.knownStack().then(async (known) => known ?? deps.detect(repo)),
   ]);
   await repo.save(stack);
-  return [config, dockerfile, stack, repo.source];
+  const configSha256 = inThisRepo && location ? repo.sha256(location.path) : null;
+  return [config, configSha256, dockerfile, stack, repo.source];
 }
 
 /**

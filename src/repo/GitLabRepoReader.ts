@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { GitLab, ProjectRef, TreeEntry } from '../gitlab/GitLab.js';
 import type { RepoReader } from './RepoReader.js';
-import type { FactsSource, RepositoryFacts, RepositoryFactsStore } from './RepositoryFacts.js';
+import type { CachedBlob, FactsSource, RepositoryFacts, RepositoryFactsStore } from './RepositoryFacts.js';
 
 /** Larger files are read but not kept in the blob cache. */
 const MAX_CACHED_BLOB_CHARS = 512 * 1024;
@@ -57,6 +58,9 @@ function recentFor(store: RepositoryFactsStore) {
  * With a facts store and a commit sha (never a branch: it moves), the listing and the files read are
  * kept: a commit seen before costs no call, a new commit whose read files have the same blob ids costs
  * the tree listing only, and a changed, added or renamed file among those read costs its own read.
+ * Kept file text goes through `mask` first (values that look like credentials), and so does every read
+ * of a cached reader, fresh or not, so what callers see does not depend on the cache; `sha256` gives the
+ * hash of the file as it is in the repository.
  */
 export class GitLabRepoReader implements RepoReader {
   readonly description: string;
@@ -66,8 +70,10 @@ export class GitLabRepoReader implements RepoReader {
   private readonly store: RepositoryFactsStore | null;
   private readonly projectId: number | null;
   private blobIds = new Map<string, string>();
-  private cachedBlobs = new Map<string, string>();
-  private readonly newBlobs = new Map<string, string>();
+  private cachedBlobs = new Map<string, CachedBlob>();
+  private readonly newBlobs = new Map<string, CachedBlob>();
+  private readonly hashes = new Map<string, string>();
+  private readonly mask: (text: string) => string;
   private readonly readPaths = new Set<string>();
   private known: RepositoryFacts | null = null;
   private fetchedFiles = 0;
@@ -77,8 +83,9 @@ export class GitLabRepoReader implements RepoReader {
     private readonly gitlab: GitLab,
     private readonly project: ProjectRef,
     private readonly ref: string,
-    options: { facts?: RepositoryFactsStore | null } = {},
+    options: { facts?: RepositoryFactsStore | null; mask?: (text: string) => string } = {},
   ) {
+    this.mask = options.mask ?? ((text) => text);
     this.description = `${project}@${ref}`;
     const cacheable = options.facts && typeof project === 'number' && FULL_SHA.test(ref);
     this.store = cacheable ? (options.facts ?? null) : null;
@@ -100,6 +107,11 @@ export class GitLabRepoReader implements RepoReader {
       this.cache.set(path, p);
     }
     return p;
+  }
+
+  /** sha256 (hex) of a file as it is in the repository, once a cached reader has read it */
+  sha256(path: string): string | null {
+    return this.hashes.get(path) ?? null;
   }
 
   /** Where this commit's facts came from (meaningful once `list` or `read` has run). */
@@ -176,16 +188,21 @@ export class GitLabRepoReader implements RepoReader {
     const id = this.blobIds.get(path);
     if (id) {
       const hit = this.cachedBlobs.get(id) ?? (await this.store.blobs([id])).get(id);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        this.hashes.set(path, hit.sha256);
+        return hit.text;
+      }
     }
     const fetched = id
       ? recentFor(this.store).files.get(id, () => this.gitlab.fileRaw(this.project, path, this.ref))
       : { value: this.gitlab.fileRaw(this.project, path, this.ref), leader: true };
     if (fetched.leader) this.fetchedFiles++;
-    const text = await fetched.value;
+    const raw = await fetched.value;
+    if (raw === null) return null;
+    const blob = { text: this.mask(raw), sha256: createHash('sha256').update(raw).digest('hex') };
+    this.hashes.set(path, blob.sha256);
     // PostgreSQL text cannot hold NUL; huge files are not worth keeping
-    if (id && text !== null && text.length <= MAX_CACHED_BLOB_CHARS && !text.includes('\u0000'))
-      this.newBlobs.set(id, text);
-    return text;
+    if (id && blob.text.length <= MAX_CACHED_BLOB_CHARS && !blob.text.includes('\u0000')) this.newBlobs.set(id, blob);
+    return blob.text;
   }
 }

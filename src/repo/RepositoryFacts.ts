@@ -12,14 +12,20 @@ export interface RepositoryFacts {
   stack: { language: string; framework: string } | null;
 }
 
+/** A file's text as kept (masked by the reader's `mask`) and the sha256 of the original. */
+export interface CachedBlob {
+  text: string;
+  sha256: string;
+}
+
 /** The store behind the cache (src/db/repositoryFacts.ts); the reader does the deciding. */
 export interface RepositoryFactsStore {
   facts(projectId: number, sha: string): Promise<RepositoryFacts | null>;
   /** the read paths of the project's most recently seen commit (empty when none) */
   latestReadPaths(projectId: number): Promise<string[]>;
-  /** file text for the blob ids that are cached */
-  blobs(blobIds: string[]): Promise<Map<string, string>>;
-  save(projectId: number, sha: string, facts: RepositoryFacts, newBlobs: Map<string, string>): Promise<void>;
+  /** the cached files among these blob ids */
+  blobs(blobIds: string[]): Promise<Map<string, CachedBlob>>;
+  save(projectId: number, sha: string, facts: RepositoryFacts, newBlobs: Map<string, CachedBlob>): Promise<void>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createCallBudget, takeCallToken } from '../../src/db/callBudget.js';
@@ -203,6 +204,22 @@ describe.each(storeKinds)('GitLab call budget on %s', (kind) => {
     const [ra, rb] = [await getRun(store!.db, a), await getRun(store!.db, b)];
     expect(ra!.configHash).not.toBe(rb!.configHash);
     expect(observed.map((o) => o.facts.source).sort()).toEqual(['full', 'full']);
+  });
+
+  it('keeps no credential at rest: cached text is masked, and the configuration hash is the committed file’s', async () => {
+    const secretConfig = `${CONFIG}variables:\n  DEPLOY_TOKEN: "s3cr3t-deploy-value-${kind}"\n`;
+    const p = gl.addProject({ path: `acme/secret-${kind}`, files: { ...GO_FILES, '.gitlab-ci.yml': secretConfig } });
+    const a = p.addPipeline({ status: 'success', jobs: JOBS }).pipeline.id;
+    p.commit('main', { 'README.md': '# app\n\nsecond\n' });
+    const b = p.addPipeline({ status: 'success', jobs: JOBS }).pipeline.id;
+    const { observed } = await throughWorker(p, [a, b]);
+    expect(observed.map((o) => o.facts.source).sort()).toEqual(['full', 'tree']);
+    const hash = createHash('sha256').update(secretConfig).digest('hex');
+    expect((await getRun(store!.db, a))?.configHash).toBe(hash);
+    expect((await getRun(store!.db, b))?.configHash).toBe(hash);
+    const blobs = await store!.db.selectFrom('repository_blobs').select(['content', 'sha256']).execute();
+    expect(blobs.some((r) => r.sha256 === hash && r.content.includes('DEPLOY_TOKEN: [MASKED]'))).toBe(true);
+    expect(blobs.some((r) => r.content.includes('s3cr3t-deploy-value'))).toBe(false);
   });
 
   it('the bucket is shared by two clients on one database and taken atomically (never more than it holds)', async () => {

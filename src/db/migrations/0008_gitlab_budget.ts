@@ -5,7 +5,8 @@ import { type Kysely, sql } from 'kysely';
 // - repository_facts: what one commit of a project looked like to the record step (its tree listing with
 //   blob ids, the paths it read, the detected stack), so a commit seen before costs no GitLab call;
 // - repository_blobs: file text by git blob id, so a new commit whose read files are unchanged costs one
-//   call (the tree listing);
+//   call (the tree listing). The text is stored masked (values that look like credentials, as stored
+//   configurations are), with the sha256 of the original so configuration hashes stay the same;
 // - gitlab_call_budget: one token bucket per GitLab instance, shared by every worker on the database.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -29,6 +30,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('repository_blobs')
     .addColumn('blob_id', 'text', (c) => c.primaryKey())
     .addColumn('content', 'text', (c) => c.notNull())
+    .addColumn('sha256', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema

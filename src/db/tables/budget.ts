@@ -15,7 +15,10 @@ export interface RepositoryFactsTable {
 
 export interface RepositoryBlobsTable {
   blob_id: string;
+  /** masked like stored configurations */
   content: string;
+  /** sha256 (hex) of the file as it is in the repository */
+  sha256: string;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
