@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
-import { RetryableError } from '../errors.js';
-import type { CallLimiter, CallPermit } from '../gitlab/callBudget.js';
+import { CallBudgetExhausted, type CallLimiter, type CallPermit } from '../gitlab/callBudget.js';
 import type { Db } from './database.js';
 
 export interface CallBudgetOptions {
@@ -108,7 +107,7 @@ export function createCallBudget(db: Db, options: CallBudgetOptions): CallLimite
       if (!taken) {
         const retryAfterMs = Math.ceil((1 - tokens) / perMs);
         options.onTake?.({ waitMs: 0, remaining: tokens });
-        throw new RetryableError(
+        throw new CallBudgetExhausted(
           `GitLab call budget exhausted (${options.perMinute}/min): retry in ${Math.ceil(retryAfterMs / 1000)} s`,
           retryAfterMs,
         );

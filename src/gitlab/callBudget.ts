@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { RetryableError } from '../errors.js';
 
 /**
  * The GitLab call budget (issue 10 item 3), as the GitLab client sees it: a limiter every HTTP attempt
@@ -23,6 +24,14 @@ export interface CallLimiter {
   rateLimited(retryAfterMs: number): Promise<void>;
   /** the bucket as last seen by this process, null before the first take */
   remaining(): number | null;
+}
+
+/** The budget would make a call wait longer than allowed: no request went out; retry after `retryAfterMs`. */
+export class CallBudgetExhausted extends RetryableError {
+  constructor(message: string, retryAfterMs: number) {
+    super(message, retryAfterMs);
+    this.name = 'CallBudgetExhausted';
+  }
 }
 
 /** Counts the GitLab HTTP calls made inside a scope; scopes nest (an outer scope counts its inner ones). */
