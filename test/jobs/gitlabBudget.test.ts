@@ -10,14 +10,14 @@ import { RetryableError } from '../../src/errors.js';
 import type { CallPermit } from '../../src/gitlab/callBudget.js';
 import { createGitLab } from '../../src/gitlab/GitbeakerGitLab.js';
 import { GitLabError } from '../../src/gitlab/GitLab.js';
-import { pipelineHookSchema } from '../../src/gitlab/webhookPayloads.js';
-import { PIPELINE_EVENT, pipelineEventHandler } from '../../src/handlers/pipelineEvent.js';
-import { snapshotFromHook } from '../../src/handlers/pipelineSnapshot.js';
-import type { FactsCost, RecordDeps } from '../../src/handlers/recordPipeline.js';
-import { createWorker, isPermanent, retryDelayMs } from '../../src/jobs/Worker.js';
+import { pipelineEventHandler } from '../../src/jobs/handlers/pipelineEvent.js';
+import type { FactsCost, RecordDeps } from '../../src/jobs/handlers/recordPipeline.js';
+import { createWorker, retryDelayMs } from '../../src/jobs/Worker.js';
 import { defaultDetect, gitlabCallBudget } from '../../src/main.js';
 import { ServiceMetrics } from '../../src/metrics/ServiceMetrics.js';
 import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
+import { PIPELINE_EVENT, snapshotFromHook } from '../../src/webhooks/events.js';
+import { pipelineHookSchema } from '../../src/webhooks/webhookPayloads.js';
 import { type FakeGitLab, type FakeProject, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { pipelineHook } from '../fakes/gitlabHooks.js';
 import { captureLogger } from '../intake/helpers.js';
@@ -336,8 +336,7 @@ describe.each(storeKinds)('GitLab call budget on %s', (kind) => {
     expect(refused).toBeInstanceOf(RetryableError);
     expect((refused as RetryableError).retryAfterMs).toBeGreaterThan(55_000);
     expect(gl.requests).toHaveLength(0);
-    // the worker retries the job then, not on its short backoff, and never dead-letters it for this
-    expect(isPermanent(refused)).toBe(false);
+    // the worker retries the job then, not on its short backoff
     expect(retryDelayMs(1, refused, { backoffBaseMs: 10, backoffMaxMs: 50 })).toBeGreaterThan(55_000);
     expect(permits.some((x) => x.remaining < 0)).toBe(true);
   });
