@@ -68,6 +68,9 @@ const schema = z.object({
   PIPELINE_LEARNER_JOB_POLL_MS: int(10).default(500),
   PIPELINE_LEARNER_JOB_LEASE_MS: int(1000).default(60_000),
   PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: int(100).default(10_000),
+  // the call budget shared by every worker on the database (GitLab.com allows 2,000/min); 0 = no limiter
+  PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN: int(0).default(2000),
+  PIPELINE_LEARNER_GITLAB_MAX_WAIT_S: int(0).default(10),
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
   PIPELINE_LEARNER_DRAIN_TIMEOUT_S: int(1).default(30),
   PIPELINE_LEARNER_SPOOL_DIR: z.string().trim().min(1).optional(),
@@ -115,7 +118,15 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | null;
   chromaUrl: string | null;
-  gitlab: { url: string; token: string; timeoutMs: number } | null;
+  gitlab: {
+    url: string;
+    token: string;
+    timeoutMs: number;
+    /** calls per minute for all workers together; 0 = no client-side limit */
+    rateLimitPerMin: number;
+    /** a call waits at most this long for the budget; beyond it the job is retried with backoff */
+    maxWaitS: number;
+  } | null;
   webhook: {
     secret: string | null;
     signingToken: string | null;
@@ -226,6 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             url: e.GITLAB_URL.replace(/\/+$/, ''),
             token: e.GITLAB_TOKEN,
             timeoutMs: e.PIPELINE_LEARNER_GITLAB_TIMEOUT_MS,
+            rateLimitPerMin: e.PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN,
+            maxWaitS: e.PIPELINE_LEARNER_GITLAB_MAX_WAIT_S,
           }
         : null,
     webhook: {

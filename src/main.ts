@@ -8,18 +8,21 @@ import type { AssistantPort, CommandDeps, ProposalGenerator } from './commands/C
 import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
 import { chatStoreFor } from './db/chatStore.js';
+import { createCallBudget } from './db/callBudget.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
 import { metricsSource } from './db/metricsQueries.js';
 import { databaseReady, embeddedStoreExists, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
+import { repositoryFactsStore } from './db/repositoryFacts.js';
 import { ensureSetting } from './db/settings.js';
 import { UserFacingError } from './errors.js';
 import { analyzeRepository } from './generation/analyzeRepository.js';
 import type { LearnStageOptions } from './generation/ensureLearnStage.js';
 import { generateForProject } from './generation/generateForProject.js';
 import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
-import { createGitLab } from './gitlab/GitbeakerGitLab.js';
+import type { CallLimiter } from './gitlab/callBudget.js';
+import { createGitLab, normaliseBaseUrl } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
 import { chatRoutes } from './http/chatRoutes.js';
 import { createApp } from './http/createApp.js';
@@ -35,7 +38,7 @@ import { pipelineEventHandler } from './jobs/handlers/pipelineEvent.js';
 import { handleProposalOutcome } from './jobs/handlers/proposalOutcome.js';
 import { purgeExpired } from './jobs/handlers/purgeExpired.js';
 import { reconcileOnce } from './jobs/handlers/reconcile.js';
-import type { DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
+import type { BudgetObserver, DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { type LearningContext, tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
@@ -303,6 +306,33 @@ function guardDriverFaults(store: Store, log: Logger): () => void {
   return () => process.off('uncaughtException', onUncaught);
 }
 
+/**
+ * The GitLab call budget shared by every worker on the store (issue 10 item 3): a token bucket per GitLab
+ * instance in the database, null when PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN is 0 or GitLab is unset.
+ */
+export function gitlabCallBudget(config: Config, store: Store, metrics?: ServiceMetrics): CallLimiter | null {
+  if (!config.gitlab || config.gitlab.rateLimitPerMin <= 0) return null;
+  return createCallBudget(store.db, {
+    instance: normaliseBaseUrl(config.gitlab.url),
+    perMinute: config.gitlab.rateLimitPerMin,
+    maxWaitMs: config.gitlab.maxWaitS * 1000,
+    onTake: (permit) => {
+      metrics?.gitlabBudgetRemaining.set(permit.remaining);
+      if (permit.waitMs > 0) metrics?.gitlabBudgetWaitSeconds.inc(permit.waitMs / 1000);
+    },
+  });
+}
+
+function budgetObserver(metrics: ServiceMetrics, limiter: CallLimiter | null): BudgetObserver {
+  return {
+    observe({ facts, calls }) {
+      metrics.gitlabCallsPerPipeline.observe({ part: 'facts' }, facts.calls);
+      metrics.gitlabCallsPerPipeline.observe({ part: 'total' }, calls);
+    },
+    remaining: () => limiter?.remaining() ?? null,
+  };
+}
+
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
@@ -352,6 +382,7 @@ function jobHandlers(
   vectors: VectorIndex,
   log: Logger,
   assistant: AssistantPort | null,
+  budget: BudgetObserver,
 ): { handlers: JobHandlers; commandDeps: CommandHandlerDeps | null; recordDeps: RecordDeps | null } {
   if (!gitlab) {
     log.warn('GITLAB_URL/GITLAB_TOKEN unset: webhook events are accepted and stay queued until GitLab is configured');
@@ -374,6 +405,8 @@ function jobHandlers(
     detect: defaultDetect,
     learner: learnerObserver(domain.learner),
     log,
+    facts: repositoryFactsStore(store.db),
+    budget,
   };
   const proposalOutcome = async (s: PipelineSnapshot) => {
     await handleProposalOutcome(
@@ -479,11 +512,17 @@ export async function startOnStore(
     source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
     maxContexts: config.metrics.maxContexts,
   });
+  const limiter = parts.gitlab === undefined ? gitlabCallBudget(config, store, metrics) : null;
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
       : config.gitlab
-        ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
+        ? createGitLab({
+            url: config.gitlab.url,
+            token: config.gitlab.token,
+            timeoutMs: config.gitlab.timeoutMs,
+            limiter: limiter ?? undefined,
+          })
         : null;
   const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
   domain.templates
@@ -514,6 +553,7 @@ export async function startOnStore(
     vectors,
     log,
     assistant?.port ?? null,
+    budgetObserver(metrics, limiter),
   );
   const worker = createWorker({
     db: store.db,

@@ -17,6 +17,8 @@ export interface ProjectInfo {
 export interface TreeEntry {
   path: string;
   type: 'blob' | 'tree' | 'commit';
+  /** the git object id (a blob's id changes exactly when its content does) */
+  id?: string;
 }
 
 export interface FileInfo {

@@ -48,6 +48,9 @@ export class ServiceMetrics {
   readonly gitlabCalls: Counter<'endpoint' | 'status'>;
   readonly gitlabSeconds: Histogram<'endpoint'>;
   readonly gitlabRetryAfterSeconds: Counter<'endpoint'>;
+  readonly gitlabCallsPerPipeline: Histogram<'part'>;
+  readonly gitlabBudgetRemaining: Gauge;
+  readonly gitlabBudgetWaitSeconds: Counter;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -95,6 +98,23 @@ export class ServiceMetrics {
       name: `${PREFIX}gitlab_retry_after_seconds_total`,
       help: 'Seconds GitLab asked us to wait (429 Retry-After), by operation',
       labelNames: ['endpoint'],
+      registers,
+    });
+    this.gitlabCallsPerPipeline = new Histogram({
+      name: `${PREFIX}gitlab_calls_per_pipeline`,
+      help: 'GitLab calls per recorded pipeline: part="facts" for the configuration, Dockerfile and detection (the budget: at most 1.1 on average), part="total" for all of the job (test reports and notes included)',
+      labelNames: ['part'],
+      buckets: [0, 1, 2, 3, 4, 6, 8, 12, 20],
+      registers,
+    });
+    this.gitlabBudgetRemaining = new Gauge({
+      name: `${PREFIX}gitlab_budget_remaining`,
+      help: 'Tokens left in the shared GitLab call budget as this process last saw it (negative: calls queued behind the refill or a 429)',
+      registers,
+    });
+    this.gitlabBudgetWaitSeconds = new Counter({
+      name: `${PREFIX}gitlab_budget_wait_seconds_total`,
+      help: 'Seconds GitLab calls waited for the shared call budget',
       registers,
     });
     if (options.source) this.registerDatabaseGauges(options.source, options.maxContexts ?? 50);

@@ -1,4 +1,5 @@
 import { isRetryable, RetryableError } from '../errors.js';
+import { CallBudgetExhausted } from '../gitlab/callBudget.js';
 import type { GitLab } from '../gitlab/GitLab.js';
 import type { JobHandlers } from '../jobs/Worker.js';
 import type { ServiceMetrics } from './ServiceMetrics.js';
@@ -25,6 +26,8 @@ export function instrumentHandlers(handlers: JobHandlers, metrics: ServiceMetric
 }
 
 function statusOf(err: unknown): string {
+  // the shared call budget refused to wait that long: no request went out
+  if (err instanceof CallBudgetExhausted) return 'budget';
   const e = err as { status?: unknown; cause?: { status?: unknown; name?: unknown; code?: unknown }; name?: unknown };
   const status = e.status ?? e.cause?.status;
   if (typeof status === 'number') return String(status);

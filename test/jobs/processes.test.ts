@@ -184,6 +184,10 @@ describe('serve as real processes', () => {
       expect((await listRuns(store.db)).length).toBe(ids.length);
       // each configuration fetched exactly once: no job ran twice
       expect(gl.count({ path: /repository\/files\/\.gitlab-ci\.yml\/raw/ })).toBe(ids.length);
+      // both processes drew from one call budget in the database (issue 10 item 3)
+      const budget = await store.db.selectFrom('gitlab_call_budget').select('instance').execute();
+      expect(budget.map((r) => r.instance)).toEqual([gl.url]);
+      expect(await store.db.selectFrom('repository_facts').select('sha').execute()).toHaveLength(ids.length);
     } finally {
       await store.close();
     }
