@@ -29,6 +29,7 @@ import { purgeExpired } from './handlers/purgeExpired.js';
 import { reconcileOnce } from './handlers/reconcile.js';
 import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
 import { createApp } from './http/createApp.js';
+import { dashboardRoutes } from './http/dashboardRoutes.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
 import { metricsRoute } from './http/metricsRoute.js';
@@ -41,7 +42,7 @@ import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
 import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
-import { learningReports } from './metrics/learningReport.js';
+import { learningReports, serviceReport } from './metrics/learningReport.js';
 import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
 import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
@@ -327,7 +328,7 @@ async function bestArm(
   learner: Learner,
   context: LearningContext,
 ): Promise<Omit<TopArm, keyof LearningContext> | null> {
-  const best = (await learner.arms(context))
+  const best = (await learner.arms(context, { evidence: false }))
     .filter((a) => !a.banned && !a.broken)
     .sort((a, b) => b.expectedReward - a.expectedReward)[0];
   return best
@@ -351,12 +352,14 @@ export async function startOnStore(
   }
   const vectors = parts.vectors ?? buildVectors(config, store);
   const domain = buildDomain(config, store, vectors);
+  const scrapeSource = metricsSource(store.db, (c) => bestArm(domain.learner, c));
   const metrics =
     parts.metrics ??
     new ServiceMetrics({
-      source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
+      source: scrapeSource,
       maxContexts: config.metrics.maxContexts,
     });
+  const reports = learningReports(store.db, domain.learner);
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
@@ -471,9 +474,16 @@ export async function startOnStore(
       rank: (ctx) => domain.learner.arms(ctx),
     },
     extra: [
-      reportRoutes(learningReports(store.db, domain.learner), {
+      reportRoutes(reports, {
         apiToken: config.apiToken,
         publicRead: config.publicRead,
+      }),
+      dashboardRoutes({
+        reports,
+        service: () => serviceReport(store.db, scrapeSource, metrics),
+        apiToken: config.apiToken,
+        publicRead: config.publicRead,
+        publicUrl: config.publicUrl,
       }),
       pipelineRoutes({
         apiToken: config.apiToken,

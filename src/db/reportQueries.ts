@@ -69,3 +69,66 @@ export async function recentDecisions(db: Db, c: LearningContext, limit = 20): P
     .execute();
   return rows.map(decisionFromRow);
 }
+
+export interface ContextTrendPoint extends TrendPoint, LearningContext {}
+
+/**
+ * Runs per context, configuration and day over the last `days`, for every context in ONE query
+ * (the dashboard's index draws every stack's sparkline from it), oldest first.
+ */
+export async function allTrends(db: Db, days = 30): Promise<ContextTrendPoint[]> {
+  const r = await sql<{
+    tenant: string;
+    language: string;
+    framework: string;
+    hash: string;
+    day: Date;
+    runs: number;
+    successes: number;
+    mean_duration_s: number | null;
+  }>`
+    select tenant, language, framework, config_hash as hash, date_trunc('day', at) as day, count(*)::int as runs,
+           sum(case when success then 1 else 0 end)::int as successes, avg(duration_s)::float8 as mean_duration_s
+    from learning_runs
+    where at >= now() - make_interval(days => ${days})
+    group by 1, 2, 3, 4, 5 order by 5`.execute(db);
+  return r.rows.map((x) => ({
+    tenant: x.tenant,
+    language: x.language,
+    framework: x.framework,
+    hash: x.hash,
+    day: new Date(x.day).toISOString().slice(0, 10),
+    runs: Number(x.runs),
+    successes: Number(x.successes),
+    meanDurationS: x.mean_duration_s === null ? null : Number(x.mean_duration_s),
+  }));
+}
+
+/**
+ * Runs per configuration and failure attribution class in a context over the last `days` (runs
+ * recorded before attribution existed count as green = works, red = broken).
+ */
+export async function attributionCounts(
+  db: Db,
+  c: LearningContext,
+  days = 60,
+): Promise<Array<{ hash: string; attribution: string; count: number }>> {
+  const r = await sql<{ hash: string; attribution: string; count: number }>`
+    select config_hash as hash, coalesce(attribution, case when success then 'works' else 'broken' end) as attribution,
+           count(*)::int as count
+    from learning_runs
+    where tenant = ${c.tenant} and language = ${c.language} and framework = ${c.framework}
+      and at >= now() - make_interval(days => ${days})
+    group by 1, 2 order by 1, 2`.execute(db);
+  return r.rows.map((x) => ({ hash: x.hash, attribution: x.attribution, count: Number(x.count) }));
+}
+
+/** Webhook deliveries per hour and event over the last `hours`, oldest first. */
+export async function intakeByHour(db: Db, hours = 24): Promise<Array<{ hour: string; event: string; count: number }>> {
+  const r = await sql<{ hour: Date; event: string; count: number }>`
+    select date_trunc('hour', received_at) as hour, event, count(*)::int as count
+    from webhook_deliveries
+    where received_at >= now() - make_interval(hours => ${hours})
+    group by 1, 2 order by 1, 2`.execute(db);
+  return r.rows.map((x) => ({ hour: new Date(x.hour).toISOString(), event: x.event, count: Number(x.count) }));
+}

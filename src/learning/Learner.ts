@@ -422,9 +422,13 @@ export class Learner implements Chooser {
 
   /**
    * Every configuration known in a context, best first (posterior mean reward). With `tenant: null` the
-   * evidence of every tenant on that stack is pooled.
+   * evidence of every tenant on that stack is pooled. `evidence: false` skips reading the run history
+   * for `lastEvidence` (the dashboard index and the metrics scrape do not show it).
    */
-  async arms(raw: { tenant: string | null; language: string; framework: string }): Promise<ArmReport[]> {
+  async arms(
+    raw: { tenant: string | null; language: string; framework: string },
+    options: { evidence?: boolean } = {},
+  ): Promise<ArmReport[]> {
     const language = raw.language.trim().toLowerCase();
     const framework = (raw.framework || 'generic').trim().toLowerCase();
     const bans = (await this.store.listBans()).map((b) => b.hash);
@@ -459,7 +463,7 @@ export class Learner implements Chooser {
       const [runs, stored, history] = await Promise.all([
         this.store.getContextRuns(context),
         this.store.getArms(context),
-        this.store.listRuns(context),
+        options.evidence === false ? Promise.resolve([]) : this.store.listRuns(context),
       ]);
       entries = stored.map((arm) => ({ arm, contextRuns: runs }));
       for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
