@@ -182,6 +182,8 @@ export interface Config {
     ratePerMrPerHour: number;
     commitAuthorName: string;
     commitAuthorEmail: string;
+    /** PUBLIC_URL: replies to `/pipeline stats` and `best` link the stack's dashboard page when set */
+    publicUrl?: string | null;
   };
 }
 
@@ -291,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerMrPerHour: e.PIPELINE_LEARNER_RATE_MR_PER_HOUR,
       commitAuthorName: e.PIPELINE_LEARNER_COMMIT_AUTHOR_NAME,
       commitAuthorEmail: e.PIPELINE_LEARNER_COMMIT_AUTHOR_EMAIL,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     },
   };
 }
