@@ -79,6 +79,7 @@ const schema = z.object({
   PIPELINE_LEARNER_METRICS_PORT: int(0).optional(),
   PIPELINE_LEARNER_METRICS_HOST: z.string().default('127.0.0.1'),
   PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: int(0).default(50),
+  PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S: int(0).default(15),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -130,7 +131,13 @@ export interface Config {
   reconcileIntervalS: number;
   reconcileLookbackH: number;
   /** a separate /metrics listener (no auth; loopback unless told otherwise); null = /metrics on the main port */
-  metrics: { port: number | null; host: string; maxContexts: number };
+  metrics: {
+    port: number | null;
+    host: string;
+    maxContexts: number;
+    /** scrape-time database figures older than this are refreshed (in the background once there are some); 0 = every scrape */
+    dbMaxAgeS: number;
+  };
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
   intake: {
@@ -265,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PIPELINE_LEARNER_METRICS_PORT ?? null,
       host: e.PIPELINE_LEARNER_METRICS_HOST,
       maxContexts: e.PIPELINE_LEARNER_METRICS_MAX_CONTEXTS,
+      dbMaxAgeS: e.PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S,
     },
     logLevel: e.LOG_LEVEL,
     jobs: {

@@ -358,6 +358,7 @@ export async function startOnStore(
     new ServiceMetrics({
       source: scrapeSource,
       maxContexts: config.metrics.maxContexts,
+      dbMaxAgeMs: config.metrics.dbMaxAgeS * 1000,
     });
   const reports = learningReports(store.db, domain.learner);
   const rawGitLab =

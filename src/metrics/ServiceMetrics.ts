@@ -26,6 +26,12 @@ export interface MetricsOptions {
   source?: MetricsSource;
   /** cap on per-context series (each context adds 3 gauges); see docs/metrics.md */
   maxContexts?: number;
+  /**
+   * Database figures are read at most this often: a scrape finding them older starts a refresh in
+   * the background and answers with the last ones, so a scrape never waits on the database once it
+   * has figures (they are at most one scrape interval plus this old). 0 = read on every scrape.
+   */
+  dbMaxAgeMs?: number;
   /** process metrics (CPU, RSS, heap, event-loop lag, GC); off in tests that build many registries */
   processMetrics?: boolean;
 }
@@ -97,13 +103,22 @@ export class ServiceMetrics {
       labelNames: ['endpoint'],
       registers,
     });
-    if (options.source) this.registerDatabaseGauges(options.source, options.maxContexts ?? 50);
+    if (options.source) this.registerDatabaseGauges(options.source, options.maxContexts ?? 50, options.dbMaxAgeMs ?? 0);
   }
 
-  private registerDatabaseGauges(source: MetricsSource, maxContexts: number): void {
+  private registerDatabaseGauges(source: MetricsSource, maxContexts: number, maxAgeMs: number): void {
     const registers = [this.registry];
-    // the registry collects every metric concurrently: gauges fed by one query share its promise
-    const queue = inFlight(() => source.queue());
+    // one snapshot of every database figure per scrape (or per maxAgeMs), shared by all the gauges
+    const snapshot = staleWhileRevalidate(async () => {
+      const [queue, decisions, rewards, top] = await Promise.all([
+        source.queue(),
+        source.decisions(),
+        source.rewards(),
+        source.topArms(maxContexts),
+      ]);
+      return { queue, decisions, rewards, top };
+    }, maxAgeMs);
+    const queue = async () => (await snapshot()).queue;
     new Gauge({
       name: `${PREFIX}queue_jobs`,
       help: 'Jobs by kind and status (queued, running, done, dead); dead = dead letters',
@@ -135,7 +150,7 @@ export class ServiceMetrics {
       labelNames: ['policy', 'source', 'kind'],
       registers,
       async collect() {
-        const rows = await source.decisions();
+        const rows = (await snapshot()).decisions;
         this.reset();
         for (const r of rows) this.set({ policy: r.policy, source: r.source, kind: r.kind }, r.count);
       },
@@ -146,12 +161,12 @@ export class ServiceMetrics {
       labelNames: ['attribution'],
       registers,
       async collect() {
-        const rows = await source.rewards();
+        const rows = (await snapshot()).rewards;
         this.reset();
         for (const r of rows) this.set({ attribution: r.attribution }, r.count);
       },
     });
-    const top = inFlight(() => source.topArms(maxContexts));
+    const top = async () => (await snapshot()).top;
     const perContext = (suffix: string, help: string, value: (t: TopArm) => number) =>
       new Gauge({
         name: `${PREFIX}context_top_arm_${suffix}`,
@@ -175,13 +190,28 @@ export class ServiceMetrics {
   }
 }
 
-/** One call in flight at a time; callers that arrive meanwhile share it, later ones start anew. */
-function inFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+/**
+ * One call in flight at a time, callers that arrive meanwhile share it. With `maxAgeMs` > 0 a result
+ * is kept: younger than that it is returned as is; older, it is still returned while a refresh runs
+ * in the background (a failed refresh keeps the old result and is tried again on the next call).
+ */
+function staleWhileRevalidate<T>(fn: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
   let pending: Promise<T> | null = null;
-  return () => {
-    pending ??= fn().finally(() => {
-      pending = null;
-    });
+  let last: { value: T; at: number } | null = null;
+  const refresh = () => {
+    pending ??= fn()
+      .then((value) => {
+        last = { value, at: Date.now() };
+        return value;
+      })
+      .finally(() => {
+        pending = null;
+      });
     return pending;
+  };
+  return () => {
+    if (maxAgeMs <= 0 || !last) return refresh();
+    if (Date.now() - last.at >= maxAgeMs) refresh().catch(() => {});
+    return Promise.resolve(last.value);
   };
 }
