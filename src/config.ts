@@ -80,6 +80,9 @@ const schema = z.object({
   PIPELINE_LEARNER_METRICS_HOST: z.string().default('127.0.0.1'),
   PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: int(0).default(50),
   PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S: int(0).default(15),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -138,6 +141,8 @@ export interface Config {
     /** scrape-time database figures older than this are refreshed (in the background once there are some); 0 = every scrape */
     dbMaxAgeS: number;
   };
+  /** OpenTelemetry traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set) */
+  tracing: { endpoint: string; tracesEndpoint: string | null; serviceName: string | null } | null;
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
   intake: {
@@ -274,6 +279,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxContexts: e.PIPELINE_LEARNER_METRICS_MAX_CONTEXTS,
       dbMaxAgeS: e.PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S,
     },
+    tracing:
+      e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        ? {
+            endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? '',
+            tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? null,
+            serviceName: e.OTEL_SERVICE_NAME?.trim() || null,
+          }
+        : null,
     logLevel: e.LOG_LEVEL,
     jobs: {
       concurrency: e.PIPELINE_LEARNER_WORKER_CONCURRENCY,

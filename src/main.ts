@@ -37,13 +37,14 @@ import { type GenerateRequest, pipelineRoutes } from './http/pipelineRoutes.js';
 import { reportRoutes } from './http/reportRoutes.js';
 import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
-import { type LearningContext, tenantOf } from './learning/Chooser.js';
+import { tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
-import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
+import { instrumentGitLab, instrumentHandlers, traceHandlers } from './metrics/instrument.js';
 import { learningReports, serviceReport } from './metrics/learningReport.js';
-import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
+import { ServiceMetrics } from './metrics/ServiceMetrics.js';
+import { traceMethods } from './metrics/spans.js';
 import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
@@ -64,7 +65,8 @@ export interface ServiceParts {
   /** further HTTP routes (generation API, …) */
   routes?: (deps: SharedDeps) => Hono[];
   leaseMs?: number;
-  metrics?: ServiceMetrics;
+  /** false: nothing is counted or timed and /metrics is not served (bench:observability's baseline) */
+  metrics?: ServiceMetrics | false;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
 }
@@ -323,19 +325,6 @@ export async function startService(config: Config, parts: ServiceParts = {}): Pr
   }
 }
 
-/** The arm the learner ranks first in a context (banned and broken ones left out), for the metrics. */
-async function bestArm(
-  learner: Learner,
-  context: LearningContext,
-): Promise<Omit<TopArm, keyof LearningContext> | null> {
-  const best = (await learner.arms(context, { evidence: false }))
-    .filter((a) => !a.banned && !a.broken)
-    .sort((a, b) => b.expectedReward - a.expectedReward)[0];
-  return best
-    ? { hash: best.hash, source: best.source, mean: best.mean, low: best.low, high: best.high, runs: best.runs }
-    : null;
-}
-
 export async function startOnStore(
   config: Config,
   store: Store,
@@ -350,11 +339,15 @@ export async function startOnStore(
     const released = await releaseAllRunning(store.db);
     if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
   }
+  // OpenTelemetry only when asked for: the SDK is not even loaded otherwise
+  const tracing = config.tracing ? await (await import('./metrics/tracing.js')).startTracing(config.tracing) : null;
   const vectors = parts.vectors ?? buildVectors(config, store);
   const domain = buildDomain(config, store, vectors);
-  const scrapeSource = metricsSource(store.db, (c) => bestArm(domain.learner, c));
+  if (tracing) traceMethods(domain.learner, 'learner', ['choose', 'observeRun', 'attachReward', 'feedback']);
+  const scrapeSource = metricsSource(store.db, domain.learner);
+  const metricsOn = parts.metrics !== false;
   const metrics =
-    parts.metrics ??
+    parts.metrics ||
     new ServiceMetrics({
       source: scrapeSource,
       maxContexts: config.metrics.maxContexts,
@@ -367,7 +360,7 @@ export async function startOnStore(
       : config.gitlab
         ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
         : null;
-  const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
+  const gitlab = rawGitLab && (metricsOn ? instrumentGitLab(rawGitLab, metrics) : rawGitLab);
   const shared: SharedDeps = { store, log, gitlab, vectors, config };
   domain.templates
     .seedBuiltIns()
@@ -431,7 +424,7 @@ export async function startOnStore(
   const leaseMs = parts.leaseMs ?? config.jobs.leaseMs;
   const worker = createWorker({
     db: store.db,
-    handlers: instrumentHandlers(handlers, metrics),
+    handlers: traceHandlers(metricsOn ? instrumentHandlers(handlers, metrics) : handlers),
     log,
     concurrency: config.jobs.concurrency,
     pollMs: config.jobs.pollMs,
@@ -454,7 +447,7 @@ export async function startOnStore(
   const app = createApp({
     log,
     ready: () => databaseReady(store.db),
-    metrics: { metrics, route: config.metrics.port === null },
+    metrics: metricsOn ? { metrics, route: config.metrics.port === null } : undefined,
     webhook: {
       db: store.db,
       log,
@@ -499,7 +492,7 @@ export async function startOnStore(
   });
   const port = (server.address() as AddressInfo).port;
   const metricsServer =
-    config.metrics.port === null
+    config.metrics.port === null || !metricsOn
       ? null
       : await new Promise<ServerType>((resolve) => {
           const m = metricsRoute(metrics, { open: true });
@@ -582,6 +575,7 @@ export async function startOnStore(
         await closed;
         await spool?.close();
         await store.close();
+        await tracing?.shutdown().catch((err) => log.warn({ err }, 'could not flush the last spans'));
         unguard();
         log.info('service stopped');
       })();

@@ -7,6 +7,7 @@ import { PIPELINE_EVENT, type PipelineEventPayload } from '../handlers/pipelineE
 import { snapshotFromHook } from '../handlers/pipelineSnapshot.js';
 import { TERMINAL_STATUSES } from '../handlers/recordPipeline.js';
 import type { Logger } from '../log.js';
+import { annotate, withTraceparent } from '../metrics/spans.js';
 import {
   createIntakeBatcher,
   type IntakeBatcher,
@@ -239,7 +240,8 @@ export function webhookRoute(o: WebhookOptions): Hono {
           event: headers.get('x-gitlab-event') ?? route.kind,
           projectId: route.projectId,
           payload: redacted(),
-          job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
+          // the job carries this delivery's trace context when tracing is on (its span is the parent)
+          job: { kind: route.kind, payload: withTraceparent(route.payload), maxAttempts: o.maxAttempts },
         });
       } catch (err) {
         if (err instanceof IntakeUnavailableError) {
@@ -261,6 +263,7 @@ export function webhookRoute(o: WebhookOptions): Hono {
         return c.json({ status: 'duplicate', delivery_id: result.deliveryId }, 202);
       }
       o.log.info({ delivery_id: result.deliveryId, job_id: result.jobId, job_kind: route.kind }, 'delivery accepted');
+      annotate({ 'delivery.id': result.deliveryId, 'job.id': result.jobId, 'job.kind': route.kind });
       o.onEnqueued?.();
       return c.json({ status: 'accepted', delivery_id: result.deliveryId, job_id: result.jobId }, 202);
     },

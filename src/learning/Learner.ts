@@ -468,6 +468,19 @@ export class Learner implements Chooser {
       entries = stored.map((arm) => ({ arm, contextRuns: runs }));
       for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
     }
+    return this.rank(entries, bans, { pooled: raw.tenant === null, lastEvidence });
+  }
+
+  /**
+   * The posterior report of stored evidence, best first: what `arms` computes after reading, for a
+   * caller that read many contexts' arms at once (the metrics scrape, the dashboard index). No I/O.
+   */
+  rank(
+    entries: Array<{ arm: ArmEvidence; contextRuns: number }>,
+    bans: string[],
+    o: { pooled?: boolean; lastEvidence?: Map<string, string> } = {},
+  ): ArmReport[] {
+    const lastEvidence = o.lastEvidence ?? new Map<string, string>();
     const reports = entries.map(({ arm, contextRuns }) => {
       const stats = armStats(arm, contextRuns, this.options);
       const { low, high } = betaInterval(stats.alpha, stats.beta, 0.9);
@@ -483,7 +496,7 @@ export class Learner implements Chooser {
         low,
         high,
         expectedReward: posteriorMeanReward(stats),
-        broken: raw.tenant === null ? arm.brokenAt !== null : isBrokenOut(arm, contextRuns, this.options),
+        broken: o.pooled ? arm.brokenAt !== null : isBrokenOut(arm, contextRuns, this.options),
         banned: isBanned(arm.hash, bans),
         gated: passesGate(arm.runsTotal, mean, this.options),
         lastDurationS: arm.lastDurationS,

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { getArmsOfTopContexts } from '../db/learningStore.js';
 import {
   allTrends,
   armTrends,
@@ -75,7 +76,14 @@ export function learningReports(db: Db, learner: Learner, options: { days?: numb
     async contexts(filter = {}) {
       const window = lastDays(days);
       // one aggregate query for every stack's trend, not one per stack
-      const [rows, trends] = await Promise.all([listContexts(db, filter), allTrends(db, days)]);
+      const [rows, trends, armsOf, bans] = await Promise.all([
+        listContexts(db, filter),
+        allTrends(db, days),
+        getArmsOfTopContexts(db, { limit: 500, tenant: filter.tenant }),
+        learner.bans(),
+      ]);
+      const banned = bans.map((b) => b.hash);
+      const evidence = new Map(armsOf.map((c) => [`${c.tenant}\u0000${c.language}\u0000${c.framework}`, c]));
       const byContext = new Map<string, TrendPoint[]>();
       for (const t of trends) {
         const key = `${t.tenant}\u0000${t.language}\u0000${t.framework}\u0000${t.hash}`;
@@ -85,7 +93,16 @@ export function learningReports(db: Db, learner: Learner, options: { days?: numb
       }
       return Promise.all(
         rows.map(async (c): Promise<ContextSummary> => {
-          const arms = await ranked(c, false);
+          const stored = evidence.get(`${c.tenant}\u0000${c.language}\u0000${c.framework}`);
+          const arms = stored
+            ? learner
+                .rank(
+                  stored.arms.map((arm) => ({ arm, contextRuns: stored.contextRuns })),
+                  banned,
+                )
+                .filter((a) => !a.banned)
+                .sort((a, b) => Number(a.broken) - Number(b.broken) || b.expectedReward - a.expectedReward)
+            : await ranked(c, false);
           const best = arms[0] ?? null;
           const trend = best
             ? (byContext.get(`${c.tenant}\u0000${c.language}\u0000${c.framework}\u0000${best.hash}`) ?? [])
