@@ -353,7 +353,7 @@ export async function startOnStore(
       maxContexts: config.metrics.maxContexts,
       dbMaxAgeMs: config.metrics.dbMaxAgeS * 1000,
     });
-  const reports = learningReports(store.db, domain.learner);
+  const reports = learningReports(store.db, domain.learner, { maxAgeMs: config.metrics.dbMaxAgeS * 1000 });
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab

@@ -116,7 +116,7 @@ export function indexPage(contexts: ContextSummary[]): string {
     .join('\n');
   const body = contexts.length
     ? `<p>${contexts.length} stack${contexts.length === 1 ? '' : 's'}, most runs first. The best arm is the learner's current favourite (posterior mean, 90 % credible interval); the sparkline is its daily success rate over 30 days.</p>
-<table class="stacks"><thead><tr><th>Stack (tenant / language / framework)</th><th>Runs</th><th>Arms</th><th>Best arm</th><th>Success</th><th>90 % interval</th><th>Trend</th><th>Last run (UTC)</th></tr></thead>
+<table class="stacks"><thead><tr><th>Stack (tenant / language / framework)</th><th>Runs</th><th>Arms</th><th>Best arm</th><th>Success</th><th>90 % interval</th><th>Trend</th><th>Last recorded (UTC)</th></tr></thead>
 <tbody>${rows}</tbody></table>`
     : '<p>No learning contexts yet: the learner records a stack when its first pipeline runs.</p>';
   return layout('Stacks', body);

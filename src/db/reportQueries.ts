@@ -9,14 +9,16 @@ export interface ContextRow extends LearningContext {
   lastRunAt: string | null;
 }
 
-/** Learning contexts, most runs first (tenant filter optional, case-insensitive as every slug). */
+/**
+ * Learning contexts, most runs first (tenant filter optional, case-insensitive as every slug).
+ * `lastRunAt` is when the learner last recorded a run of the context (learning_contexts.updated_at):
+ * no scan of the run history.
+ */
 export async function listContexts(db: Db, filter: { tenant?: string; limit?: number } = {}): Promise<ContextRow[]> {
-  const r = await sql<{ tenant: string; language: string; framework: string; runs: number; last_run_at: Date | null }>`
-    select c.tenant, c.language, c.framework, c.runs, max(r.at) as last_run_at
+  const r = await sql<{ tenant: string; language: string; framework: string; runs: number; updated_at: Date | null }>`
+    select c.tenant, c.language, c.framework, c.runs, c.updated_at
     from learning_contexts c
-    left join learning_runs r on r.tenant = c.tenant and r.language = c.language and r.framework = c.framework
     where ${filter.tenant ? sql`c.tenant = ${filter.tenant.toLowerCase()}` : sql`true`}
-    group by c.tenant, c.language, c.framework, c.runs
     order by c.runs desc, c.tenant, c.language, c.framework
     limit ${filter.limit ?? 500}`.execute(db);
   return r.rows.map((x) => ({
@@ -24,7 +26,7 @@ export async function listContexts(db: Db, filter: { tenant?: string; limit?: nu
     language: x.language,
     framework: x.framework,
     runs: Number(x.runs),
-    lastRunAt: x.last_run_at ? new Date(x.last_run_at).toISOString() : null,
+    lastRunAt: x.runs > 0 && x.updated_at ? new Date(x.updated_at).toISOString() : null,
   }));
 }
 
@@ -74,9 +76,11 @@ export interface ContextTrendPoint extends TrendPoint, LearningContext {}
 
 /**
  * Runs per context, configuration and day over the last `days`, for every context in ONE query
- * (the dashboard's index draws every stack's sparkline from it), oldest first.
+ * (the dashboard's index draws every stack's sparkline from it), oldest first; only of the given
+ * configurations when `hashes` is given.
  */
-export async function allTrends(db: Db, days = 30): Promise<ContextTrendPoint[]> {
+export async function allTrends(db: Db, days = 30, hashes?: string[]): Promise<ContextTrendPoint[]> {
+  if (hashes && hashes.length === 0) return [];
   const r = await sql<{
     tenant: string;
     language: string;
@@ -91,6 +95,7 @@ export async function allTrends(db: Db, days = 30): Promise<ContextTrendPoint[]>
            sum(case when success then 1 else 0 end)::int as successes, avg(duration_s)::float8 as mean_duration_s
     from learning_runs
     where at >= now() - make_interval(days => ${days})
+      and ${hashes ? sql`config_hash in (${sql.join([...new Set(hashes)])})` : sql`true`}
     group by 1, 2, 3, 4, 5 order by 5`.execute(db);
   return r.rows.map((x) => ({
     tenant: x.tenant,

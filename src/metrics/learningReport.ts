@@ -13,6 +13,7 @@ import {
 import type { LearningContext } from '../learning/Chooser.js';
 import type { ArmReport, Learner } from '../learning/Learner.js';
 import type { MetricsSource, ServiceMetrics } from './ServiceMetrics.js';
+import { staleWhileRevalidate } from './staleWhileRevalidate.js';
 
 /** One stack's learning story: its arms, their daily trend, and the latest decisions with their probabilities. */
 export interface StackReport {
@@ -66,62 +67,81 @@ function lastDays(n: number, now = new Date()): string[] {
   );
 }
 
-export function learningReports(db: Db, learner: Learner, options: { days?: number } = {}): LearningReports {
+/**
+ * `maxAgeMs`: the every-stack list is kept that long and then refreshed in the background (a caller
+ * gets the previous list meanwhile); 0 reads on every call.
+ */
+export function learningReports(
+  db: Db,
+  learner: Learner,
+  options: { days?: number; maxAgeMs?: number } = {},
+): LearningReports {
   const days = options.days ?? 30;
+  const maxAgeMs = options.maxAgeMs ?? 0;
+  const indexCache = new Map<string, () => Promise<ContextSummary[]>>();
+  // every stack: its arms ranked from ONE query of all contexts' evidence, then the best arms' trends
+  const readContexts = async (filter: { tenant?: string }): Promise<ContextSummary[]> => {
+    const window = lastDays(days);
+    const [rows, armsOf, bans] = await Promise.all([
+      listContexts(db, filter),
+      getArmsOfTopContexts(db, { limit: 500, tenant: filter.tenant }),
+      learner.bans(),
+    ]);
+    const banned = bans.map((b) => b.hash);
+    const ctxKey = (c: LearningContext) => `${c.tenant}\u0000${c.language}\u0000${c.framework}`;
+    const evidence = new Map(armsOf.map((c) => [ctxKey(c), c]));
+    const rankedRows = rows.map((c) => {
+      const stored = evidence.get(ctxKey(c));
+      const arms = stored
+        ? learner
+            .rank(
+              stored.arms.map((arm) => ({ arm, contextRuns: stored.contextRuns })),
+              banned,
+            )
+            .filter((a) => !a.banned)
+            .sort((a, b) => Number(a.broken) - Number(b.broken) || b.expectedReward - a.expectedReward)
+        : [];
+      return { c, arms };
+    });
+    const bestHashes = rankedRows.flatMap((r) => (r.arms[0] ? [r.arms[0].hash] : []));
+    const trends = await allTrends(db, days, bestHashes);
+    const byArm = new Map<string, TrendPoint[]>();
+    for (const t of trends) {
+      const k = `${ctxKey(t)}\u0000${t.hash}`;
+      const list = byArm.get(k) ?? [];
+      list.push(t);
+      byArm.set(k, list);
+    }
+    return rankedRows.map(({ c, arms }) => {
+      const best = arms[0] ?? null;
+      return {
+        ...c,
+        arms: arms.length,
+        best: best && {
+          hash: best.hash,
+          source: best.source,
+          mean: best.mean,
+          low: best.low,
+          high: best.high,
+          runs: best.runs,
+        },
+        trend: best ? dailyRates(byArm.get(`${ctxKey(c)}\u0000${best.hash}`) ?? [], window) : dailyRates([], window),
+      };
+    });
+  };
   const ranked = async (c: LearningContext, evidence = true) =>
     (await learner.arms(c, { evidence }))
       .filter((a) => !a.banned)
       .sort((a, b) => Number(a.broken) - Number(b.broken) || b.expectedReward - a.expectedReward);
   return {
     async contexts(filter = {}) {
-      const window = lastDays(days);
-      // one aggregate query for every stack's trend, not one per stack
-      const [rows, trends, armsOf, bans] = await Promise.all([
-        listContexts(db, filter),
-        allTrends(db, days),
-        getArmsOfTopContexts(db, { limit: 500, tenant: filter.tenant }),
-        learner.bans(),
-      ]);
-      const banned = bans.map((b) => b.hash);
-      const evidence = new Map(armsOf.map((c) => [`${c.tenant}\u0000${c.language}\u0000${c.framework}`, c]));
-      const byContext = new Map<string, TrendPoint[]>();
-      for (const t of trends) {
-        const key = `${t.tenant}\u0000${t.language}\u0000${t.framework}\u0000${t.hash}`;
-        const list = byContext.get(key) ?? [];
-        list.push(t);
-        byContext.set(key, list);
+      const key = filter.tenant?.toLowerCase() ?? '';
+      let cached = indexCache.get(key);
+      if (!cached) {
+        cached = staleWhileRevalidate(() => readContexts(filter), maxAgeMs);
+        indexCache.set(key, cached);
       }
-      return Promise.all(
-        rows.map(async (c): Promise<ContextSummary> => {
-          const stored = evidence.get(`${c.tenant}\u0000${c.language}\u0000${c.framework}`);
-          const arms = stored
-            ? learner
-                .rank(
-                  stored.arms.map((arm) => ({ arm, contextRuns: stored.contextRuns })),
-                  banned,
-                )
-                .filter((a) => !a.banned)
-                .sort((a, b) => Number(a.broken) - Number(b.broken) || b.expectedReward - a.expectedReward)
-            : await ranked(c, false);
-          const best = arms[0] ?? null;
-          const trend = best
-            ? (byContext.get(`${c.tenant}\u0000${c.language}\u0000${c.framework}\u0000${best.hash}`) ?? [])
-            : [];
-          return {
-            ...c,
-            arms: arms.length,
-            best: best && {
-              hash: best.hash,
-              source: best.source,
-              mean: best.mean,
-              low: best.low,
-              high: best.high,
-              runs: best.runs,
-            },
-            trend: dailyRates(trend, window),
-          };
-        }),
-      );
+      return cached();
     },
     async stack(raw) {
       const c = {
