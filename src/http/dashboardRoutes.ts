@@ -1,9 +1,8 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type Context, Hono } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { setCookie } from 'hono/cookie';
 import {
   DASHBOARD_CSS,
   DASHBOARD_JS,
@@ -15,23 +14,14 @@ import {
   stackPage,
 } from '../dashboard/pages.js';
 import type { LearningReports, ServiceReport } from '../metrics/learningReport.js';
-import { hasApiToken } from './apiAuth.js';
+import { DASHBOARD_COOKIE, dashboardSession, dashboardSignedIn, type ReadAuth } from './apiAuth.js';
 import { safeEqual } from './verifyWebhook.js';
 
-export const DASHBOARD_COOKIE = 'pl_dashboard';
-
-export interface DashboardOptions {
+export interface DashboardOptions extends ReadAuth {
   reports: LearningReports;
   service: () => Promise<ServiceReport>;
-  apiToken: string | null;
-  publicRead: boolean;
   /** PUBLIC_URL: its origin is accepted on the login form, and an https one marks the cookie Secure */
   publicUrl?: string | null;
-}
-
-/** The cookie's value: an HMAC of a fixed label under API_TOKEN (changing the token ends every session). */
-export function dashboardSession(apiToken: string): string {
-  return createHmac('sha256', apiToken).update('pipeline-learner dashboard session v1').digest('base64url');
 }
 
 const CSP = [
@@ -66,25 +56,6 @@ export function safeNext(next: string | undefined | null): string {
   } catch {
     return '/dashboard';
   }
-}
-
-function basicPassword(c: Context): string | null {
-  const h = c.req.header('authorization');
-  const m = h ? /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h.trim()) : null;
-  if (!m) return null;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? null : decoded.slice(colon + 1);
-}
-
-function signedIn(c: Context, o: DashboardOptions): boolean {
-  if (o.publicRead) return true;
-  if (!o.apiToken) return false;
-  if (hasApiToken(c, o.apiToken)) return true;
-  const basic = basicPassword(c);
-  if (basic !== null && safeEqual(o.apiToken, basic)) return true;
-  const cookie = getCookie(c, DASHBOARD_COOKIE);
-  return cookie !== undefined && safeEqual(dashboardSession(o.apiToken), cookie);
 }
 
 /** The origins a login form may be posted from: this request's own, and PUBLIC_URL's. */
@@ -140,7 +111,7 @@ export function dashboardRoutes(o: DashboardOptions): Hono {
 
   app.get('/dashboard/login', (c) => {
     const next = safeNext(c.req.query('next'));
-    if (signedIn(c, o)) return c.redirect(next, 303);
+    if (dashboardSignedIn(c, o)) return c.redirect(next, 303);
     return secure(c, loginPage({ next, closed: !o.apiToken }));
   });
 
@@ -181,7 +152,7 @@ export function dashboardRoutes(o: DashboardOptions): Hono {
   app.use('/dashboard/stack/*', async (c, next) => guard(c, next));
   app.use('/dashboard/service', async (c, next) => guard(c, next));
   async function guard(c: Context, next: () => Promise<void>): Promise<Response | undefined> {
-    if (signedIn(c, o)) {
+    if (dashboardSignedIn(c, o)) {
       await next();
       return;
     }
