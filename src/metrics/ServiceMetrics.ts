@@ -168,18 +168,23 @@ export class ServiceMetrics {
       },
     });
     const top = async () => (await snapshot()).top;
-    const perContext = (suffix: string, help: string, value: (t: TopArm) => number) =>
-      new Gauge({
+    const perContext = (suffix: string, help: string, value: (t: TopArm) => number) => {
+      // up to maxContexts series each: rebuilt only when the figures are new, not on every scrape
+      let applied: TopArm[] | null = null;
+      return new Gauge({
         name: `${PREFIX}context_top_arm_${suffix}`,
         help: `${help} of each context's best arm (the ${maxContexts} contexts with most runs)`,
         labelNames: ['tenant', 'language', 'framework'],
         registers,
         async collect() {
           const arms = await top();
+          if (arms === applied) return;
+          applied = arms;
           this.reset();
           for (const t of arms) this.set({ tenant: t.tenant, language: t.language, framework: t.framework }, value(t));
         },
       });
+    };
     perContext('mean', 'Posterior mean success probability', (t) => t.mean);
     perContext('low', 'Lower end of the 90 % credible interval', (t) => t.low);
     perContext('high', 'Upper end of the 90 % credible interval', (t) => t.high);
