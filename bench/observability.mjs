@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Observability costs, on the embedded store, in this process. Prints figures; asserts nothing.
-//   npm run bench:observability   (BENCH_RUNS: repetitions per figure, default 7; BENCH_DELIVERIES per run, default 300)
+//   npm run bench:observability   (BENCH_RUNS: repetitions per figure, default 7; BENCH_DELIVERIES per run, default 1000;
+//   BENCH_ONLY=scrape,pages,overhead picks parts)
 // 1. GET /metrics with 1,000 learning contexts: every scrape reading the database, and with the
 //    default PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S (figures kept, refreshed in the background).
 // 2. Dashboard pages (server time through the app) on a store with 100,000 runs.
 // 3. Metrics overhead: CPU time per webhook delivery with metrics on and off (median of runs).
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ const { createLogger } = await dist('log.js');
 const { startOnStore } = await dist('main.js');
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 300);
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 1000);
 const TOKEN = 'bench-api-token';
 const SECRET = 'bench-webhook-secret';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -143,54 +145,81 @@ async function pagesBench() {
   return { seededMs, pages: out };
 }
 
+/** One measurement in a fresh process (no earlier service's timers or garbage in the figure). */
+async function overheadOnce(mode) {
+  const store = await openPGlite('memory://');
+  await migrateToLatest(store.db);
+  const s = await service(store, {}, mode === 'off' ? { metrics: false } : {});
+  const send = async () => {
+    const res = await s.app.request('/webhooks/gitlab', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': 'Pipeline Hook',
+        'x-gitlab-token': SECRET,
+        'x-gitlab-event-uuid': randomUUID(),
+      },
+      body: payload,
+    });
+    if (res.status !== 202) throw new Error(`webhook ${res.status}`);
+  };
+  for (let i = 0; i < 50; i++) await send();
+  const cpu = process.cpuUsage();
+  // 8 in flight, as GitLab's parallel deliveries would be
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next++ < DELIVERIES) await send();
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  await s.stop();
+  return (used.user + used.system) / 1000 / DELIVERIES;
+}
+
 async function overheadBench() {
   const perDelivery = { on: [], off: [] };
   for (let run = 0; run < RUNS; run++) {
     for (const mode of run % 2 ? ['off', 'on'] : ['on', 'off']) {
-      const store = await openPGlite('memory://');
-      await migrateToLatest(store.db);
-      const s = await service(store, {}, mode === 'off' ? { metrics: false } : {});
-      const send = async () => {
-        const res = await s.app.request('/webhooks/gitlab', {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-gitlab-event': 'Pipeline Hook',
-            'x-gitlab-token': SECRET,
-            'x-gitlab-event-uuid': randomUUID(),
-          },
-          body: payload,
-        });
-        if (res.status !== 202) throw new Error(`webhook ${res.status}`);
-      };
-      for (let i = 0; i < 30; i++) await send();
-      const cpu = process.cpuUsage();
-      // 8 in flight, as GitLab's parallel deliveries would be
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (next++ < DELIVERIES) await send();
-        }),
-      );
-      const used = process.cpuUsage(cpu);
-      perDelivery[mode].push((used.user + used.system) / 1000 / DELIVERIES);
-      await s.stop();
+      const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--overhead', mode], {
+        env: { ...process.env, BENCH_DELIVERIES: String(DELIVERIES) },
+        encoding: 'utf8',
+      });
+      const m = /^overhead-ms (\S+)$/m.exec(child.stdout);
+      if (child.status !== 0 || !m) throw new Error(`overhead child failed: ${child.stderr}`);
+      perDelivery[mode].push(Number(m[1]));
     }
   }
-  return { on: median(perDelivery.on), off: median(perDelivery.off) };
+  return { on: median(perDelivery.on), off: median(perDelivery.off), runs: perDelivery };
 }
 
+if (process.argv[2] === '--overhead') {
+  console.log(`overhead-ms ${await overheadOnce(process.argv[3])}`);
+  process.exit(0);
+}
+
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'scrape,pages,overhead').split(',').map((x) => x.trim()));
 console.log(`bench:observability — embedded store (PGlite), ${RUNS} runs per figure, node ${process.version}`);
-const scrape = await scrapeBench();
-console.log('\nGET /metrics, 1,000 learning contexts (10,000 runs)');
-for (const r of scrape) console.log(`  ${r.label}: median ${ms(r.median)} (max ${ms(r.max)})`);
-const pages = await pagesBench();
-console.log(`\nDashboard server time, 100,000 runs in 200 stacks (seeded in ${ms(pages.seededMs)})`);
-for (const r of pages.pages)
-  console.log(`  ${r.label}: first ${ms(r.first)}, then median ${ms(r.median)} (max ${ms(r.max)})`);
-const o = await overheadBench();
-console.log(`\nCPU per webhook delivery (${DELIVERIES} deliveries a run, median of ${RUNS})`);
-console.log(
-  `  metrics on: ${o.on.toFixed(3)} ms, off: ${o.off.toFixed(3)} ms, overhead ${(((o.on - o.off) / o.off) * 100).toFixed(1)} %`,
-);
+if (ONLY.has('scrape')) {
+  const scrape = await scrapeBench();
+  console.log('\nGET /metrics, 1,000 learning contexts (10,000 runs)');
+  for (const r of scrape) console.log(`  ${r.label}: median ${ms(r.median)} (max ${ms(r.max)})`);
+}
+if (ONLY.has('pages')) {
+  const pages = await pagesBench();
+  console.log(`\nDashboard server time, 100,000 runs in 200 stacks (seeded in ${ms(pages.seededMs)})`);
+  for (const r of pages.pages)
+    console.log(`  ${r.label}: first ${ms(r.first)}, then median ${ms(r.median)} (max ${ms(r.max)})`);
+}
+if (ONLY.has('overhead')) {
+  const o = await overheadBench();
+  console.log(
+    `\nCPU per webhook delivery (${DELIVERIES} deliveries a run, each in a fresh process; median of ${RUNS})`,
+  );
+  console.log(
+    `  metrics on: ${o.on.toFixed(3)} ms, off: ${o.off.toFixed(3)} ms, overhead ${(((o.on - o.off) / o.off) * 100).toFixed(1)} %`,
+  );
+  const list = (xs) => xs.map((x) => x.toFixed(3)).join(' ');
+  console.log(`  each run, on: ${list(o.runs.on)}; off: ${list(o.runs.off)}`);
+}
 process.exit(0);
