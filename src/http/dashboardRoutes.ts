@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { setCookie } from 'hono/cookie';
 import {
   DASHBOARD_CSS,
@@ -115,6 +116,8 @@ export function dashboardRoutes(o: DashboardOptions): Hono {
     return secure(c, loginPage({ next, closed: !o.apiToken }));
   });
 
+  // a login form is a few hundred bytes
+  app.use('/dashboard/login', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('form too large', 413) }));
   app.post('/dashboard/login', async (c) => {
     const origin = c.req.header('origin');
     if (!origin || !allowedOrigins(c, o).has(origin))

@@ -99,6 +99,7 @@ describe('/dashboard over HTTP', () => {
     expect(cookie).not.toContain(API_TOKEN);
     const evil = await post({ token: API_TOKEN, next: 'https://evil.example/x' }, 'http://localhost');
     expect(evil.headers.get('location')).toBe('/dashboard');
+    expect((await post({ token: 'x'.repeat(20_000), next: '/dashboard' }, 'http://localhost')).status).toBe(413);
   });
 
   it('never redirects off the site', () => {
