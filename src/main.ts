@@ -36,7 +36,7 @@ import { purgeExpired } from './jobs/handlers/purgeExpired.js';
 import { reconcileOnce } from './jobs/handlers/reconcile.js';
 import type { DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
-import { type LearningContext, tenantOf } from './learning/Chooser.js';
+import { tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import { createLogger, type Logger } from './log.js';
