@@ -82,6 +82,10 @@ const schema = z.object({
   PIPELINE_LEARNER_METRICS_PORT: int(0).optional(),
   PIPELINE_LEARNER_METRICS_HOST: z.string().default('127.0.0.1'),
   PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: int(0).default(50),
+  PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S: int(0).default(15),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -141,7 +145,15 @@ export interface Config {
   reconcileIntervalS: number;
   reconcileLookbackH: number;
   /** a separate /metrics listener (no auth; loopback unless told otherwise); null = /metrics on the main port */
-  metrics: { port: number | null; host: string; maxContexts: number };
+  metrics: {
+    port: number | null;
+    host: string;
+    maxContexts: number;
+    /** scrape-time database figures older than this are refreshed (in the background once there are some); 0 = every scrape */
+    dbMaxAgeS: number;
+  };
+  /** OpenTelemetry traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set) */
+  tracing: { endpoint: string; tracesEndpoint: string | null; serviceName: string | null } | null;
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
   intake: {
@@ -193,6 +205,8 @@ export interface Config {
     ratePerMrPerHour: number;
     commitAuthorName: string;
     commitAuthorEmail: string;
+    /** PUBLIC_URL: replies to `/pipeline stats` and `best` link the stack's dashboard page when set */
+    publicUrl?: string | null;
   };
 }
 
@@ -276,7 +290,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PIPELINE_LEARNER_METRICS_PORT ?? null,
       host: e.PIPELINE_LEARNER_METRICS_HOST,
       maxContexts: e.PIPELINE_LEARNER_METRICS_MAX_CONTEXTS,
+      dbMaxAgeS: e.PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S,
     },
+    tracing:
+      e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        ? {
+            endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? '',
+            tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? null,
+            serviceName: e.OTEL_SERVICE_NAME?.trim() || null,
+          }
+        : null,
     logLevel: e.LOG_LEVEL,
     jobs: {
       concurrency: e.PIPELINE_LEARNER_WORKER_CONCURRENCY,
@@ -304,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerMrPerHour: e.PIPELINE_LEARNER_RATE_MR_PER_HOUR,
       commitAuthorName: e.PIPELINE_LEARNER_COMMIT_AUTHOR_NAME,
       commitAuthorEmail: e.PIPELINE_LEARNER_COMMIT_AUTHOR_EMAIL,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     },
   };
 }

@@ -26,6 +26,7 @@ import { createGitLab, normaliseBaseUrl } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
 import { chatRoutes } from './http/chatRoutes.js';
 import { createApp } from './http/createApp.js';
+import { dashboardRoutes } from './http/dashboardRoutes.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
 import { metricsRoute } from './http/metricsRoute.js';
@@ -40,15 +41,16 @@ import { purgeExpired } from './jobs/handlers/purgeExpired.js';
 import { reconcileOnce } from './jobs/handlers/reconcile.js';
 import type { BudgetObserver, DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
-import { type LearningContext, tenantOf } from './learning/Chooser.js';
+import { tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
 import type { Llm } from './llm/Llm.js';
 import { buildAssistant, buildLlmWiring, checkLlmAtStartup, type LlmWiring } from './llmWiring.js';
 import { createLogger, type Logger } from './log.js';
-import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
-import { learningReports } from './metrics/learningReport.js';
-import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
+import { instrumentGitLab, instrumentHandlers, traceHandlers } from './metrics/instrument.js';
+import { learningReports, serviceReport } from './metrics/learningReport.js';
+import { ServiceMetrics } from './metrics/ServiceMetrics.js';
+import { traceMethods } from './metrics/spans.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
 import { EMOJI_EVENT, NOTE_EVENT, PIPELINE_EVENT, type PipelineSnapshot } from './webhooks/events.js';
@@ -64,6 +66,8 @@ export interface ServiceParts {
   vectors?: VectorIndex;
   /** replaces the Ollama client built from OLLAMA_HOST (null: no LLM) */
   llm?: Llm | null;
+  /** false: nothing is counted or timed and /metrics is not served (bench:observability's baseline) */
+  metrics?: false;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
   /**
@@ -360,19 +364,6 @@ export async function startService(config: Config, parts: ServiceParts = {}): Pr
   }
 }
 
-/** The arm the learner ranks first in a context (banned and broken ones left out), for the metrics. */
-async function bestArm(
-  learner: Learner,
-  context: LearningContext,
-): Promise<Omit<TopArm, keyof LearningContext> | null> {
-  const best = (await learner.arms(context))
-    .filter((a) => !a.banned && !a.broken)
-    .sort((a, b) => b.expectedReward - a.expectedReward)[0];
-  return best
-    ? { hash: best.hash, source: best.source, mean: best.mean, low: best.low, high: best.high, runs: best.runs }
-    : null;
-}
-
 /** The job handlers, and the dependencies the HTTP routes share with them (null without GitLab). */
 function jobHandlers(
   config: Config,
@@ -502,17 +493,24 @@ export async function startOnStore(
     const released = await releaseAllRunning(store.db);
     if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
   }
+  // OpenTelemetry only when asked for: the SDK is not even loaded otherwise
+  const tracing = config.tracing ? await (await import('./metrics/tracing.js')).startTracing(config.tracing) : null;
   const vectors = parts.vectors ?? buildVectors(config, store);
   const domain = buildDomain(config, store, vectors, parts.llm !== undefined ? { llm: parts.llm } : {});
   // the startup check says what works and exactly what to run when the model is missing; it never stops the start
   const llmCheck = await checkLlmAtStartup(config);
   if (llmCheck.ok) log.info({ llm: llmCheck.enabled }, llmCheck.message);
   else log.warn({ llm: true }, llmCheck.message);
+  if (tracing) traceMethods(domain.learner, 'learner', ['choose', 'observeRun', 'attachReward', 'feedback']);
+  const scrapeSource = metricsSource(store.db, domain.learner);
+  const metricsOn = parts.metrics !== false;
   const metrics = new ServiceMetrics({
-    source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
+    source: scrapeSource,
     maxContexts: config.metrics.maxContexts,
+    dbMaxAgeMs: config.metrics.dbMaxAgeS * 1000,
   });
   const limiter = parts.gitlab === undefined ? gitlabCallBudget(config, store, metrics) : null;
+  const reports = learningReports(store.db, domain.learner, { maxAgeMs: config.metrics.dbMaxAgeS * 1000 });
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
@@ -524,7 +522,7 @@ export async function startOnStore(
             limiter: limiter ?? undefined,
           })
         : null;
-  const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
+  const gitlab = rawGitLab && (metricsOn ? instrumentGitLab(rawGitLab, metrics) : rawGitLab);
   domain.templates
     .seedBuiltIns()
     .then((n) => n && log.info({ count: n }, 'built-in templates written to pipeline_templates'))
@@ -557,7 +555,7 @@ export async function startOnStore(
   );
   const worker = createWorker({
     db: store.db,
-    handlers: instrumentHandlers(handlers, metrics),
+    handlers: traceHandlers(metricsOn ? instrumentHandlers(handlers, metrics) : handlers),
     log,
     concurrency: config.jobs.concurrency,
     pollMs: config.jobs.pollMs,
@@ -587,7 +585,7 @@ export async function startOnStore(
   const app = createApp({
     log,
     ready: () => databaseReady(store.db),
-    metrics: { metrics, route: config.metrics.port === null },
+    metrics: metricsOn ? { metrics, route: config.metrics.port === null } : undefined,
     webhook: {
       db: store.db,
       log,
@@ -607,7 +605,13 @@ export async function startOnStore(
       rank: (ctx) => domain.learner.arms(ctx),
     },
     extra: [
-      reportRoutes(learningReports(store.db, domain.learner), readAuth),
+      reportRoutes(reports, readAuth),
+      dashboardRoutes({
+        reports,
+        service: () => serviceReport(store.db, scrapeSource, metrics),
+        ...readAuth,
+        publicUrl: config.publicUrl,
+      }),
       pipelineRoutes({
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
@@ -630,7 +634,7 @@ export async function startOnStore(
   const server = role === 'worker' ? null : await listen(app.fetch, config.port, config.host);
   const port = server ? (server.address() as AddressInfo).port : 0;
   const metricsServer =
-    config.metrics.port === null || role === 'worker'
+    config.metrics.port === null || role === 'worker' || !metricsOn
       ? null
       : await listen(metricsRoute(metrics, { open: true }).fetch, config.metrics.port, config.metrics.host);
   if (metricsServer)
@@ -672,6 +676,7 @@ ${llmCheck.message}
         await closed;
         await spool?.close();
         await store.close();
+        await tracing?.shutdown().catch((err) => log.warn({ err }, 'could not flush the last spans'));
         unguard();
         log.info('service stopped');
       })();
