@@ -111,6 +111,13 @@ function intervalPrune(arms: readonly ArmStats[]): { kept: number[]; pruned: num
 }
 
 /**
+ * Satisficing (Russo & Van Roy, 2022): the leader (highest posterior mean reward) is kept unless a
+ * challenger's sampled reward beats the leader's sampled reward by more than ε. Arms closer than ε are not
+ * worth the runs it takes to tell them apart; ε = 0.05 is five points of success rate.
+ */
+export const SATISFICE_EPSILON = 0.05;
+
+/**
  * Thompson sampling's choice probabilities after interval pruning: the kept arms share 1 − floor in
  * proportion to their exact Thompson propensities among themselves (subsampled when `contextRuns` is given
  * and enough arms are kept); each pruned arm gets the floor.
@@ -122,7 +129,7 @@ export function prunedThompsonProbabilities(arms: readonly ArmStats[], contextRu
   if (kept.length === 0) return thompsonPropensities(arms);
   const keptArms = kept.map((i) => arms[i]);
   const plan = contextRuns === undefined ? null : subsetPlan(keptArms, contextRuns);
-  const inner = thompsonPropensities(keptArms, 512, plan?.inclusion);
+  const inner = thompsonPropensities(keptArms, 512, plan?.inclusion, SATISFICE_EPSILON);
   const out = new Array<number>(k).fill(0);
   const floor = pruned.length === 0 ? 0 : Math.min(PRUNE_FLOOR, PRUNE_FLOOR_TOTAL / pruned.length);
   const rest = 1 - floor * pruned.length;
@@ -194,7 +201,7 @@ export function subsampledThompsonProbabilities(arms: readonly ArmStats[], conte
 
 export const thompson: Policy = {
   name: 'thompson',
-  version: '3',
+  version: '4',
   probabilities: (arms, contextRuns) => subsampledThompsonProbabilities(arms, contextRuns),
   choose(arms, contextRuns, rng) {
     // Drawing from the exact choice distribution is (subsampled) Thompson sampling — the same distribution

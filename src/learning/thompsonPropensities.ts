@@ -23,6 +23,7 @@ export function thompsonPropensities(
   arms: readonly ArmStats[],
   gridPoints = 512,
   inclusion?: readonly number[],
+  satisfice = 0,
 ): number[] {
   const k = arms.length;
   const out = new Array<number>(k).fill(0);
@@ -56,7 +57,7 @@ export function thompsonPropensities(
   const members: number[][] = [];
   let sdMin = Number.POSITIVE_INFINITY;
   for (const j of kept) {
-    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}|${q(j)}`;
+    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}|${q(j)}|${satisfice > 0 && j === leader}`;
     let gi = groupOf.get(key);
     if (gi === undefined) {
       gi = shapes.length;
@@ -77,37 +78,12 @@ export function thompsonPropensities(
   const logCdf = new Float64Array(n * g);
   for (let r = 0; r < n; r++) {
     const j = shapes[r];
-    const { alpha, beta } = arms[j];
-    const lb = logBeta(alpha, beta);
-    const scale = 1 / m[j];
     const base = r * g;
-    const u0 = (lo + c[j]) * scale;
-    const f0 = u0 <= 0 ? 0 : u0 >= 1 ? 1 : incompleteBeta(u0, alpha, beta);
-    const pdfAt = (u: number) => Math.exp((alpha - 1) * Math.log(u) + (beta - 1) * Math.log1p(-u) - lb) * scale;
-    const uEnd = 1 - 1e-12;
-    let prevPdf = 0;
-    let prevU = u0;
-    let acc = 0;
-    for (let t = 0; t < g; t++) {
-      const u = (lo + t * step + c[j]) * scale;
-      const pdf = u > 0 && u < 1 ? pdfAt(u) : 0;
-      if (t > 0) {
-        // Densities can jump to 0 at the support's ends (Beta(α, 1) at 1, Beta(1, β) at 0): integrate
-        // only the part of a cell inside the support, so the mass lands where it belongs.
-        if (prevU < 1 && u >= 1) acc += 0.5 * (prevPdf + pdfAt(uEnd)) * ((1 - Math.max(prevU, 0)) * m[j]);
-        else if (prevU <= 0 && u > 0) acc += 0.5 * (pdfAt(1e-12) + pdf) * (u * m[j]);
-        else acc += 0.5 * (prevPdf + pdf) * step;
-      }
-      cdf[base + t] = acc;
-      prevPdf = pdf;
-      prevU = u;
-    }
-    const fix = acc > 0 ? (1 - f0) / acc : 0;
+    cdfOnGrid(arms[j].alpha, arms[j].beta, m[j], c[j], lo, step, g, cdf, base);
     // With subsampling, the product below runs over G_j = 1 − q_j + q_j·F_j (see there).
     const qj = q(j);
     for (let t = 0; t < g; t++) {
-      const f = acc > 0 ? f0 + cdf[base + t] * fix : t === g - 1 ? 1 : f0;
-      cdf[base + t] = f;
+      const f = cdf[base + t];
       const gv = qj >= 1 ? f : 1 - qj + qj * f;
       logCdf[base + t] = gv > 0 ? Math.log(gv) : 0;
     }
@@ -131,16 +107,32 @@ export function thompsonPropensities(
       else zeros[t] += count;
     }
   }
+  // Satisficing: a challenger a is chosen only when its sample beats the leader's by more than ε, so the
+  // leader's factor F_L(s) becomes F_L(s − ε) (its CDF on the grid shifted down by ε), and the leader takes
+  // the rest: P(leader) = 1 − Σ_a P(a). The events partition the outcomes, so this is exact.
+  const leaderShape = satisfice > 0 ? shapes.indexOf(leader) : -1;
+  let shifted: Float64Array | null = null;
+  if (leaderShape >= 0) {
+    shifted = new Float64Array(g);
+    cdfOnGrid(arms[leader].alpha, arms[leader].beta, m[leader], c[leader], lo - satisfice, step, g, shifted, 0);
+  }
   let total = 0;
   for (let r = 0; r < n; r++) {
+    if (r === leaderShape) continue;
     const base = r * g;
     let p = 0;
     let prevOthers = 0;
     for (let t = 0; t < g; t++) {
       const f = cdf[base + t];
-      const own = below(r, t);
-      const z = zeros[t] - (own > 0 ? 0 : 1);
-      const others = z > 0 ? 0 : Math.exp(logSum[t] - logCdf[base + t]);
+      let z = zeros[t] - (below(r, t) > 0 ? 0 : 1);
+      let logOthers = logSum[t] - logCdf[base + t];
+      let factor = 1;
+      if (shifted !== null) {
+        if (below(leaderShape, t) > 0) logOthers -= logCdf[leaderShape * g + t];
+        else z -= 1;
+        factor = shifted[t];
+      }
+      const others = z > 0 ? 0 : factor * Math.exp(logOthers);
       if (t > 0) p += (f - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
       prevOthers = others;
     }
@@ -150,6 +142,12 @@ export function thompsonPropensities(
       total += p;
     }
   }
+  if (shifted !== null) {
+    // Grid error can push the challengers' sum a hair above 1; then scale them down.
+    if (total > 1) for (let i = 0; i < k; i++) out[i] /= total;
+    out[leader] = Math.max(0, 1 - Math.min(total, 1));
+    return out;
+  }
   if (!(total > 0)) {
     out.fill(0);
     out[leader] = 1;
@@ -157,6 +155,54 @@ export function thompsonPropensities(
   }
   for (let i = 0; i < k; i++) out[i] /= total;
   return out;
+}
+
+/**
+ * F(s) of the reward s = θ·mult − cost, θ ~ Beta(α, β), at the g points start + t·step, written to
+ * out[offset + t]: exact at the first point (incomplete beta), accumulated from the density above it
+ * (trapezoids), then rescaled so that the last point reaches the exact total mass.
+ */
+function cdfOnGrid(
+  alpha: number,
+  beta: number,
+  mult: number,
+  cost: number,
+  start: number,
+  step: number,
+  g: number,
+  out: Float64Array,
+  offset: number,
+): void {
+  const lb = logBeta(alpha, beta);
+  const scale = 1 / mult;
+  const u0 = (start + cost) * scale;
+  const f0 = u0 <= 0 ? 0 : u0 >= 1 ? 1 : incompleteBeta(u0, alpha, beta);
+  const pdfAt = (u: number) => Math.exp((alpha - 1) * Math.log(u) + (beta - 1) * Math.log1p(-u) - lb) * scale;
+  const uEnd = 1 - 1e-12;
+  let prevPdf = 0;
+  let prevU = u0;
+  let acc = 0;
+  for (let t = 0; t < g; t++) {
+    const u = (start + t * step + cost) * scale;
+    const pdf = u > 0 && u < 1 ? pdfAt(u) : 0;
+    if (t > 0) {
+      // Densities can jump to 0 at the support's ends (Beta(α, 1) at 1, Beta(1, β) at 0): integrate
+      // only the part of a cell inside the support, so the mass lands where it belongs.
+      if (prevU < 1 && u >= 1) acc += 0.5 * (prevPdf + pdfAt(uEnd)) * ((1 - Math.max(prevU, 0)) * mult);
+      else if (prevU <= 0 && u > 0) acc += 0.5 * (pdfAt(1e-12) + pdf) * (u * mult);
+      else acc += 0.5 * (prevPdf + pdf) * step;
+    }
+    out[offset + t] = acc;
+    prevPdf = pdf;
+    prevU = u;
+  }
+  // The exact mass between the first and the last point (the last may lie below the support's top).
+  const uLast = (start + (g - 1) * step + cost) * scale;
+  const fLast = uLast <= 0 ? 0 : uLast >= 1 ? 1 : incompleteBeta(uLast, alpha, beta);
+  const fix = acc > 0 ? (fLast - f0) / acc : 0;
+  for (let t = 0; t < g; t++) {
+    out[offset + t] = acc > 0 ? f0 + out[offset + t] * fix : t === g - 1 ? fLast : f0;
+  }
 }
 
 /** The arm with the highest posterior mean reward (first on ties): Thompson pruning's and subsampling's anchor. */

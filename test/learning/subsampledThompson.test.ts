@@ -3,6 +3,7 @@ import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { sampleBeta } from '../../src/learning/betaMath.js';
 import { decisionFromJsonLine, decisionToJsonLine } from '../../src/learning/DecisionRecord.js';
 import {
+  SATISFICE_EPSILON,
   SUBSAMPLE_MIN_ARMS,
   subsampledThompsonProbabilities,
   subsetSize,
@@ -53,6 +54,15 @@ describe('subset plan', () => {
   });
 });
 
+describe('satisficing', () => {
+  it('keeps the leader unless a challenger beats it by more than ε: two uniform arms, P = (1 − ε)²/2', () => {
+    const p = thompsonPropensities([arm(0, 1, 1), arm(1, 1, 1)], 512, undefined, 0.05);
+    expect(p[1]).toBeCloseTo(0.95 ** 2 / 2, 3);
+    expect(p[0] + p[1]).toBeCloseTo(1, 12);
+    expect(thompson.version).toBe('4');
+  });
+});
+
 describe('exact propensities of the whole procedure', () => {
   it('equal the subset-weighted sum of plain Thompson propensities over every possible subset', () => {
     const arms = manyArms(13, 3);
@@ -66,7 +76,12 @@ describe('exact propensities of the whole procedure', () => {
       const members = [leader, ...others.filter((_, b) => mask & (1 << b))];
       const size = members.length - 1;
       const weight = q ** size * (1 - q) ** (others.length - size);
-      const inner = thompsonPropensities(members.map((i) => arms[i]));
+      const inner = thompsonPropensities(
+        members.map((i) => arms[i]),
+        512,
+        undefined,
+        SATISFICE_EPSILON,
+      );
       members.forEach((i, j) => {
         brute[i] += weight * inner[j];
       });
@@ -76,7 +91,7 @@ describe('exact propensities of the whole procedure', () => {
     for (let i = 0; i < arms.length; i++) expect(exact[i]).toBeCloseTo(brute[i], 3);
   });
 
-  it('match a Monte Carlo run of the literal procedure (draw subset, sample posteriors, take the best)', () => {
+  it('match a Monte Carlo run of the literal procedure (draw subset, sample posteriors, keep the leader unless a challenger beats it by more than ε)', () => {
     const arms = manyArms(60, 4);
     const runs = 30;
     const plan = thompsonSubset(arms, runs)!;
@@ -84,19 +99,22 @@ describe('exact propensities of the whole procedure', () => {
     const rng = createRng(9);
     const n = 60_000;
     const counts = new Array<number>(arms.length).fill(0);
+    const leader = leaderIndex(arms);
     for (let r = 0; r < n; r++) {
       let best = -1;
       let bestValue = Number.NEGATIVE_INFINITY;
+      let leaderValue = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < arms.length; i++) {
         if (plan.inclusion[i] < 1 && rng.next() >= plan.inclusion[i]) continue;
         const a = arms[i];
         const v = sampleBeta(a.alpha, a.beta, rng) * (1 + stagesBonus(a.stagesCount)) - durationCost(a.durationS);
-        if (v > bestValue) {
+        if (i === leader) leaderValue = v;
+        else if (v > bestValue) {
           bestValue = v;
           best = i;
         }
       }
-      counts[best] += 1;
+      counts[bestValue > leaderValue + SATISFICE_EPSILON ? best : leader] += 1;
     }
     for (let i = 0; i < arms.length; i++) {
       const p = exact[i];
