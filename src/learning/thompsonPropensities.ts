@@ -73,39 +73,51 @@ export function thompsonPropensities(
   const g = Math.max(64, Math.min(gridPoints, Math.ceil((POINTS_PER_SD * (hi - lo)) / sdMin) + 1));
   const step = (hi - lo) / (g - 1);
   const n = shapes.length;
-  // cdf[r*g + t] = F_{shape r}(lo + t·step)
+  // cdf[r*g + t] = F_{shape r}(lo + t·step); gOf[r*g + t] = G_r = 1 − q_r + q_r·F_r (see below)
   const cdf = new Float64Array(n * g);
-  const logCdf = new Float64Array(n * g);
+  const gOf = new Float64Array(n * g);
   for (let r = 0; r < n; r++) {
     const j = shapes[r];
     const base = r * g;
     cdfOnGrid(arms[j].alpha, arms[j].beta, m[j], c[j], lo, step, g, cdf, base);
-    // With subsampling, the product below runs over G_j = 1 − q_j + q_j·F_j (see there).
     const qj = q(j);
-    for (let t = 0; t < g; t++) {
-      const f = cdf[base + t];
-      const gv = qj >= 1 ? f : 1 - qj + qj * f;
-      logCdf[base + t] = gv > 0 ? Math.log(gv) : 0;
-    }
+    for (let t = 0; t < g; t++) gOf[base + t] = qj >= 1 ? cdf[base + t] : 1 - qj + qj * cdf[base + t];
   }
   // An arm in the subset with probability q_j is "below s or absent" with probability G_j = 1 − q_j + q_j·F_j
   // (independent inclusions), so the same product formula integrates the subsampled procedure exactly.
-  const below = (r: number, t: number) => {
-    const f = cdf[r * g + t];
-    const qr = q(shapes[r]);
-    return qr >= 1 ? f : 1 - qr + qr * f;
-  };
-  // Σ_j log G_j at each grid point over all kept arms, with zeros counted apart so that the
-  // "every other arm is below s" products stay exact.
-  const logSum = new Float64Array(g);
+  // logAll[t] = Σ_j log G_j(t) over all kept arms with G_j > 0, zeros counted apart so that the "every
+  // other arm is below s" products stay exact. The product is taken in linear space, rescaled before it
+  // can underflow (one logarithm per grid point instead of one per arm and point).
+  const logAll = new Float64Array(g);
   const zeros = new Int32Array(g);
+  const prod = new Float64Array(g).fill(1);
+  const rescales = new Int32Array(g);
   for (let r = 0; r < n; r++) {
     const base = r * g;
     const count = members[r].length;
     for (let t = 0; t < g; t++) {
-      if (below(r, t) > 0) logSum[t] += count * logCdf[base + t];
-      else zeros[t] += count;
+      const gv = gOf[base + t];
+      if (!(gv > 0)) {
+        zeros[t] += count;
+        continue;
+      }
+      const f = count === 1 ? gv : gv ** count;
+      if (f < 1e-100) logAll[t] += count * Math.log(gv);
+      else {
+        let x = prod[t] * f;
+        if (x < 1e-150) {
+          x *= 1e150;
+          rescales[t] += 1;
+        }
+        prod[t] = x;
+      }
     }
+  }
+  const LN_1E150 = 150 * Math.LN10;
+  const all = new Float64Array(g);
+  for (let t = 0; t < g; t++) {
+    logAll[t] += Math.log(prod[t]) - rescales[t] * LN_1E150;
+    all[t] = Math.exp(logAll[t]);
   }
   // Satisficing: a challenger a is chosen only when its sample beats the leader's by more than ε, so the
   // leader's factor F_L(s) becomes F_L(s − ε) (its CDF on the grid shifted down by ε), and the leader takes
@@ -116,6 +128,7 @@ export function thompsonPropensities(
     shifted = new Float64Array(g);
     cdfOnGrid(arms[leader].alpha, arms[leader].beta, m[leader], c[leader], lo - satisfice, step, g, shifted, 0);
   }
+  const leaderBase = leaderShape * g;
   let total = 0;
   for (let r = 0; r < n; r++) {
     if (r === leaderShape) continue;
@@ -123,17 +136,23 @@ export function thompsonPropensities(
     let p = 0;
     let prevOthers = 0;
     for (let t = 0; t < g; t++) {
-      const f = cdf[base + t];
-      let z = zeros[t] - (below(r, t) > 0 ? 0 : 1);
-      let logOthers = logSum[t] - logCdf[base + t];
+      // ∏ over the other arms = (∏ over all) / G_r [/ G_L · F_L(s − ε) when satisficing]
+      const own = gOf[base + t];
+      let z = zeros[t] - (own > 0 ? 0 : 1);
+      let divisor = own > 0 ? own : 1;
       let factor = 1;
       if (shifted !== null) {
-        if (below(leaderShape, t) > 0) logOthers -= logCdf[leaderShape * g + t];
+        const gl = gOf[leaderBase + t];
+        if (gl > 0) divisor *= gl;
         else z -= 1;
         factor = shifted[t];
       }
-      const others = z > 0 ? 0 : factor * Math.exp(logOthers);
-      if (t > 0) p += (f - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
+      let others = 0;
+      if (z <= 0 && factor > 0) {
+        // all[t] underflows when the product is tiny; then divide in log space
+        others = all[t] > 1e-280 ? (factor * all[t]) / divisor : factor * Math.exp(logAll[t] - Math.log(divisor));
+      }
+      if (t > 0) p += (cdf[base + t] - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
       prevOthers = others;
     }
     p *= q(shapes[r]);
