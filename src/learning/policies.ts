@@ -162,14 +162,22 @@ export const SUBSAMPLE_MIN_ARMS = 12;
 export const SUBSAMPLE_BASE = 2;
 export const SUBSAMPLE_GROWTH = 1;
 
-export function subsetSize(k: number, contextRuns: number): number {
-  return Math.min(k, Math.max(SUBSAMPLE_BASE, Math.ceil(SUBSAMPLE_GROWTH * Math.sqrt(Math.max(0, contextRuns) + 1))));
+/** Policy version 3 drew m = max(4, ⌈½·√(runs + 1)⌉): kept so that its logged decisions export their plan. */
+const SUBSAMPLE_V3 = { base: 4, growth: 0.5 };
+
+export function subsetSize(k: number, contextRuns: number, policyVersion?: string): number {
+  const { base, growth } = policyVersion === '3' ? SUBSAMPLE_V3 : { base: SUBSAMPLE_BASE, growth: SUBSAMPLE_GROWTH };
+  return Math.min(k, Math.max(base, Math.ceil(growth * Math.sqrt(Math.max(0, contextRuns) + 1))));
 }
 
-function subsetPlan(arms: readonly ArmStats[], contextRuns: number): { size: number; inclusion: number[] } | null {
+function subsetPlan(
+  arms: readonly ArmStats[],
+  contextRuns: number,
+  policyVersion?: string,
+): { size: number; inclusion: number[] } | null {
   const k = arms.length;
   if (k < SUBSAMPLE_MIN_ARMS) return null;
-  const size = subsetSize(k, contextRuns);
+  const size = subsetSize(k, contextRuns, policyVersion);
   if (size >= k) return null;
   const q = (size - 1) / (k - 1);
   const inclusion = new Array<number>(k).fill(q);
@@ -184,11 +192,13 @@ function subsetPlan(arms: readonly ArmStats[], contextRuns: number): { size: num
 export function thompsonSubset(
   arms: readonly ArmStats[],
   contextRuns: number,
+  policyVersion?: string,
 ): { size: number; inclusion: number[] } | null {
   const { kept } = intervalPrune(arms);
   const plan = subsetPlan(
     kept.map((i) => arms[i]),
     contextRuns,
+    policyVersion,
   );
   if (!plan) return null;
   const inclusion = new Array<number>(arms.length).fill(0);

@@ -159,5 +159,11 @@ describe('exact propensities of the whole procedure', () => {
     expect(o.subset_size).toBe(subsetSize(100, 50));
     expect(o.arms[0].inclusion).toBeGreaterThan(0);
     expect(decisionFromJsonLine(line).propensity).toBe(choice.probabilities[choice.index]);
+    expect(o.subset_size).toBe(8); // ⌈√51⌉
+    // a decision logged by version 3 exports the plan version 3 drew: m = max(4, ⌈½·√(runs + 1)⌉)
+    const v3 = JSON.parse(line.replace('"policy_version":"4"', '"policy_version":"3"'));
+    expect(v3.policy_version).toBe('3');
+    const again = JSON.parse(decisionToJsonLine({ ...decisionFromJsonLine(JSON.stringify(v3)) }));
+    expect(again.subset_size).toBe(4);
   });
 });
