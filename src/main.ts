@@ -20,21 +20,20 @@ import { generateForProject } from './generation/generateForProject.js';
 import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
 import { createGitLab } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
-import { emojiEventJobHandler } from './handlers/emojiEvent.js';
-import { learnRecord } from './handlers/learnRecord.js';
-import { type CommandHandlerDeps, cachedBotUser, noteEventJobHandler } from './handlers/noteEvent.js';
-import { PIPELINE_EVENT, pipelineEventHandler } from './handlers/pipelineEvent.js';
-import { handleProposalOutcome } from './handlers/proposalOutcome.js';
-import { purgeExpired } from './handlers/purgeExpired.js';
-import { reconcileOnce } from './handlers/reconcile.js';
-import type { DetectStack, RecordDeps, RunObserver } from './handlers/recordPipeline.js';
 import { createApp } from './http/createApp.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
 import { metricsRoute } from './http/metricsRoute.js';
 import { type GenerateRequest, pipelineRoutes } from './http/pipelineRoutes.js';
 import { reportRoutes } from './http/reportRoutes.js';
-import { EMOJI_EVENT, NOTE_EVENT } from './http/webhookRoute.js';
+import { emojiEventJobHandler } from './jobs/handlers/emojiEvent.js';
+import { learnRecord } from './jobs/handlers/learnRecord.js';
+import { type CommandHandlerDeps, cachedBotUser, noteEventJobHandler } from './jobs/handlers/noteEvent.js';
+import { pipelineEventHandler } from './jobs/handlers/pipelineEvent.js';
+import { handleProposalOutcome } from './jobs/handlers/proposalOutcome.js';
+import { purgeExpired } from './jobs/handlers/purgeExpired.js';
+import { reconcileOnce } from './jobs/handlers/reconcile.js';
+import type { DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { type LearningContext, tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
@@ -43,37 +42,21 @@ import { createLogger, type Logger } from './log.js';
 import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
 import { learningReports } from './metrics/learningReport.js';
 import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
-import { GitLabRepoReader } from './repo/GitLabRepoReader.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
+import { EMOJI_EVENT, NOTE_EVENT, PIPELINE_EVENT, type PipelineSnapshot } from './webhooks/events.js';
 
 export const WEBHOOK_SECRET_SETTING = 'webhook_secret';
-export const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
+const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
 const PURGE_EVERY_MS = 3600_000;
 
-/** What the composition root builds; tests and other parts replace pieces with their own. */
+/** What the composition root builds itself unless given (tests pass a fake GitLab, an embedded vector index). */
 export interface ServiceParts {
   log?: Logger;
   gitlab?: GitLab | null;
   vectors?: VectorIndex;
-  learner?: RunObserver;
-  detect?: DetectStack;
-  /** handlers for further job kinds (note_event, emoji_event, …), given the shared dependencies */
-  handlers?: (deps: SharedDeps) => JobHandlers;
-  /** further HTTP routes (generation API, …) */
-  routes?: (deps: SharedDeps) => Hono[];
-  leaseMs?: number;
-  metrics?: ServiceMetrics;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
-}
-
-export interface SharedDeps {
-  store: Store;
-  log: Logger;
-  gitlab: GitLab | null;
-  vectors: VectorIndex;
-  config: Config;
 }
 
 export interface Service {
@@ -93,7 +76,7 @@ export interface Service {
 }
 
 /** Secrets that must never reach a log line. */
-export function configSecrets(config: Config, extra: Array<string | null> = []): string[] {
+function configSecrets(config: Config, extra: Array<string | null> = []): string[] {
   return [
     config.gitlab?.token ?? null,
     config.webhook.secret,
@@ -116,11 +99,11 @@ export interface Domain {
   generateDeps: Omit<GenerateDeps, 'lint'>;
 }
 
-export function learnStageOptions(config: Config): LearnStageOptions {
+function learnStageOptions(config: Config): LearnStageOptions {
   return { component: config.learnComponent, serviceUrl: config.publicUrl };
 }
 
-export function buildDomain(config: Config, store: Store, vectors: VectorIndex): Domain {
+function buildDomain(config: Config, store: Store, vectors: VectorIndex): Domain {
   const learner = new Learner({
     store: createLearningStore(store.db),
     options: learnerOptionsFrom(config.learner),
@@ -168,7 +151,7 @@ export async function withDomain<T>(
 }
 
 /** The webhook path hands every terminal run with a configuration to the learner. */
-export function learnerObserver(learner: Learner): RunObserver {
+function learnerObserver(learner: Learner): RunObserver {
   return {
     async observeRun(run) {
       if (!run.configHash) return;
@@ -286,7 +269,7 @@ function openSpool(dir: string, log: Logger): DeliverySpool | null {
  * connection that closed meanwhile: porsager/postgres#1154). Such a fault must not end the process:
  * it is logged and the pool reopened. Every other uncaught exception still ends it, as Node would.
  */
-export function guardDriverFaults(store: Store, log: Logger): () => void {
+function guardDriverFaults(store: Store, log: Logger): () => void {
   const onUncaught = (err: Error) => {
     if (/node_modules[\\/]postgres[\\/]/.test(err?.stack ?? '')) {
       log.error({ err }, 'PostgreSQL driver fault outside any statement; connections reopened');
@@ -335,6 +318,115 @@ async function bestArm(
     : null;
 }
 
+/** The job handlers, and the dependencies the HTTP routes share with them (null without GitLab). */
+function jobHandlers(
+  config: Config,
+  store: Store,
+  domain: Domain,
+  gitlab: GitLab | null,
+  vectors: VectorIndex,
+  log: Logger,
+): { handlers: JobHandlers; commandDeps: CommandHandlerDeps | null; recordDeps: RecordDeps | null } {
+  if (!gitlab) {
+    log.warn('GITLAB_URL/GITLAB_TOKEN unset: webhook events are accepted and stay queued until GitLab is configured');
+    return { handlers: {}, commandDeps: null, recordDeps: null };
+  }
+  const commandDeps: CommandHandlerDeps = {
+    db: store.db,
+    gitlab,
+    generator: proposalGenerator(gitlab, domain),
+    learner: toLearnerPort(domain.learner),
+    config: config.bot,
+    log,
+    botUser: cachedBotUser(gitlab),
+  };
+  const recordDeps: RecordDeps = {
+    db: store.db,
+    gitlab,
+    vectors,
+    detect: defaultDetect,
+    learner: learnerObserver(domain.learner),
+    log,
+  };
+  const proposalOutcome = async (s: PipelineSnapshot) => {
+    await handleProposalOutcome(
+      {
+        projectId: s.projectId,
+        pipelineId: s.pipelineId,
+        sha: s.sha,
+        status: s.status,
+        webUrl: s.webUrl ?? null,
+        builds: s.jobs.map((j) => ({ ...j, id: j.id ?? undefined })),
+      },
+      commandDeps,
+    );
+  };
+  const handlers: JobHandlers = {
+    [PIPELINE_EVENT]: pipelineEventHandler(recordDeps, proposalOutcome),
+    [NOTE_EVENT]: noteEventJobHandler(commandDeps),
+    [EMOJI_EVENT]: emojiEventJobHandler(commandDeps),
+  };
+  return { handlers, commandDeps, recordDeps };
+}
+
+function listen(fetch: Hono['fetch'], port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const s = serveHttp({ fetch, port, hostname }, () => resolve(s));
+  });
+}
+
+/** Runs `task` every `everyMs` (first after `firstMs`), never two passes at once (a slow GitLab, an outage). */
+function every(task: () => Promise<unknown>, everyMs: number, firstMs: number, timers: NodeJS.Timeout[]): void {
+  let passing = false;
+  const pass = () => {
+    if (passing) return;
+    passing = true;
+    task().finally(() => {
+      passing = false;
+    });
+  };
+  timers.push(setInterval(pass, everyMs).unref(), setTimeout(pass, firstMs).unref());
+}
+
+/** The reconciler (when GitLab is configured) and the hourly retention purge, on their timers. */
+function startBackground(
+  config: Config,
+  store: Store,
+  gitlab: GitLab | null,
+  worker: Worker,
+  log: Logger,
+): { reconcile: () => Promise<boolean>; timers: NodeJS.Timeout[] } {
+  const reconcile = async () => {
+    if (!gitlab) return false;
+    const r = await reconcileOnce({
+      db: store.db,
+      gitlab,
+      log,
+      holder: worker.id,
+      lookbackH: config.reconcileLookbackH,
+      maxAttempts: config.jobs.maxAttempts,
+      leaseMs: Math.max(10_000, config.reconcileIntervalS * 1000),
+    });
+    if (r.enqueued) worker.wake();
+    return r.ran;
+  };
+  const timers: NodeJS.Timeout[] = [];
+  if (gitlab && config.reconcileIntervalS > 0) {
+    const intervalMs = config.reconcileIntervalS * 1000;
+    // deliveries GitLab sent while this service was down are what the reconciler is for: look soon after start
+    const pass = () =>
+      reconcile().catch((err) => log.warn({ err }, 'reconcile pass failed; the next one runs on schedule'));
+    every(pass, intervalMs, Math.min(10_000, intervalMs), timers);
+  }
+  const purge = () =>
+    purgeExpired({ db: store.db, log, retentionDays: config.webhook.retentionDays }).catch((err) =>
+      log.warn({ err }, 'retention purge failed'),
+    );
+  every(purge, PURGE_EVERY_MS, 0, timers);
+
+  return { reconcile, timers };
+}
+
 export async function startOnStore(
   config: Config,
   store: Store,
@@ -351,12 +443,10 @@ export async function startOnStore(
   }
   const vectors = parts.vectors ?? buildVectors(config, store);
   const domain = buildDomain(config, store, vectors);
-  const metrics =
-    parts.metrics ??
-    new ServiceMetrics({
-      source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
-      maxContexts: config.metrics.maxContexts,
-    });
+  const metrics = new ServiceMetrics({
+    source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
+    maxContexts: config.metrics.maxContexts,
+  });
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
@@ -364,74 +454,20 @@ export async function startOnStore(
         ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
         : null;
   const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
-  const shared: SharedDeps = { store, log, gitlab, vectors, config };
   domain.templates
     .seedBuiltIns()
     .then((n) => n && log.info({ count: n }, 'built-in templates written to pipeline_templates'))
     .catch((err) =>
       log.warn({ err }, 'could not seed pipeline_templates; generation falls back to the built-in defaults'),
     );
-  const commandDeps: CommandHandlerDeps | null = gitlab
-    ? {
-        db: store.db,
-        gitlab,
-        generator: proposalGenerator(gitlab, domain),
-        learner: toLearnerPort(domain.learner),
-        config: config.bot,
-        log,
-        botUser: cachedBotUser(gitlab),
-      }
-    : null;
-
-  const recordDeps: RecordDeps | null = gitlab
-    ? {
-        db: store.db,
-        gitlab,
-        vectors,
-        detect: parts.detect ?? defaultDetect,
-        learner: parts.learner ?? learnerObserver(domain.learner),
-        log,
-      }
-    : null;
-  const handlers: JobHandlers = {
-    ...(commandDeps
-      ? { [NOTE_EVENT]: noteEventJobHandler(commandDeps), [EMOJI_EVENT]: emojiEventJobHandler(commandDeps) }
-      : {}),
-    ...(parts.handlers?.(shared) ?? {}),
-  };
-  if (recordDeps) {
-    handlers[PIPELINE_EVENT] = pipelineEventHandler(
-      recordDeps,
-      commandDeps
-        ? async (s) => {
-            await handleProposalOutcome(
-              {
-                projectId: s.projectId,
-                pipelineId: s.pipelineId,
-                sha: s.sha,
-                status: s.status,
-                webUrl: s.webUrl ?? null,
-                builds: s.jobs.map((j) => ({ ...j, id: j.id ?? undefined })),
-              },
-              commandDeps,
-            );
-          }
-        : undefined,
-    );
-  } else
-    log.warn('GITLAB_URL/GITLAB_TOKEN unset: pipeline events are accepted and stay queued until GitLab is configured');
-  for (const kind of [NOTE_EVENT, EMOJI_EVENT]) {
-    if (!handlers[kind]) log.info({ job_kind: kind }, 'no handler for this kind yet: its jobs stay queued');
-  }
-
-  const leaseMs = parts.leaseMs ?? config.jobs.leaseMs;
+  const { handlers, commandDeps, recordDeps } = jobHandlers(config, store, domain, gitlab, vectors, log);
   const worker = createWorker({
     db: store.db,
     handlers: instrumentHandlers(handlers, metrics),
     log,
     concurrency: config.jobs.concurrency,
     pollMs: config.jobs.pollMs,
-    leaseMs,
+    leaseMs: config.jobs.leaseMs,
     backoffBaseMs: config.jobs.backoffBaseMs,
     backoffMaxMs: config.jobs.backoffMaxMs,
     secrets: configSecrets(config, [secret.secret]),
@@ -446,7 +482,7 @@ export async function startOnStore(
     onReplayed: () => worker.wake(),
   });
   const unguard = store.kind === 'postgres' ? guardDriverFaults(store, log) : () => {};
-
+  const readAuth = { apiToken: config.apiToken, publicRead: config.publicRead };
   const app = createApp({
     log,
     ready: () => databaseReady(store.db),
@@ -464,38 +500,26 @@ export async function startOnStore(
     },
     learn: {
       db: store.db,
-      apiToken: config.apiToken,
-      publicRead: config.publicRead,
+      ...readAuth,
       gitlabUrl: config.gitlab?.url ?? null,
       record: recordDeps ? (req) => learnRecord(recordDeps, req) : null,
       rank: (ctx) => domain.learner.arms(ctx),
     },
     extra: [
-      reportRoutes(learningReports(store.db, domain.learner), {
-        apiToken: config.apiToken,
-        publicRead: config.publicRead,
-      }),
+      reportRoutes(learningReports(store.db, domain.learner), readAuth),
       pipelineRoutes({
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
       }),
-      ...(parts.routes?.(shared) ?? []),
     ],
   });
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-  });
+  const server = await listen(app.fetch, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const metricsServer =
     config.metrics.port === null
       ? null
-      : await new Promise<ServerType>((resolve) => {
-          const m = metricsRoute(metrics, { open: true });
-          const s = serveHttp({ fetch: m.fetch, port: config.metrics.port!, hostname: config.metrics.host }, () =>
-            resolve(s),
-          );
-        });
+      : await listen(metricsRoute(metrics, { open: true }).fetch, config.metrics.port, config.metrics.host);
   if (metricsServer)
     log.info(
       { host: config.metrics.host, port: (metricsServer.address() as AddressInfo).port },
@@ -505,49 +529,7 @@ export async function startOnStore(
   const url = config.publicUrl ?? `http://${shownHost}:${port}`;
   worker.start();
 
-  const reconcile = async () => {
-    if (!gitlab) return false;
-    const r = await reconcileOnce({
-      db: store.db,
-      gitlab,
-      log,
-      holder: worker.id,
-      lookbackH: config.reconcileLookbackH,
-      maxAttempts: config.jobs.maxAttempts,
-      leaseMs: Math.max(10_000, config.reconcileIntervalS * 1000),
-    });
-    if (r.enqueued) worker.wake();
-    return r.ran;
-  };
-  const timers: NodeJS.Timeout[] = [];
-  if (gitlab && config.reconcileIntervalS > 0) {
-    // a pass that outlasts the interval (a slow GitLab, a database outage) is not run twice at once
-    let passing = false;
-    const pass = () => {
-      if (passing) return;
-      passing = true;
-      reconcile()
-        .catch((err) => log.warn({ err }, 'reconcile pass failed; the next one runs on schedule'))
-        .finally(() => {
-          passing = false;
-        });
-    };
-    const t = setInterval(pass, config.reconcileIntervalS * 1000);
-    t.unref();
-    timers.push(t);
-    // deliveries GitLab sent while this service was down are what the reconciler is for: look soon after start
-    const first = setTimeout(pass, Math.min(10_000, config.reconcileIntervalS * 1000));
-    first.unref();
-    timers.push(first);
-  }
-  const purge = () =>
-    purgeExpired({ db: store.db, log, retentionDays: config.webhook.retentionDays }).catch((err) =>
-      log.warn({ err }, 'retention purge failed'),
-    );
-  void purge();
-  const p = setInterval(purge, PURGE_EVERY_MS);
-  p.unref();
-  timers.push(p);
+  const { reconcile, timers } = startBackground(config, store, gitlab, worker, log);
 
   parts.print?.(webhookBanner(url, secret));
   log.info({ port, store: store.kind, worker: worker.id }, 'service started');

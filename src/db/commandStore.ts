@@ -350,7 +350,8 @@ export async function countUse(db: Q, scope: string, key: string, at: Date): Pro
   return Number(row.count);
 }
 
-/** Old windows are worthless; the caller may run this now and then. */
-export async function purgeRateCounters(db: Q, before: Date): Promise<void> {
-  await db.deleteFrom('command_rate_counters').where('window_start', '<', before).execute();
+/** Windows that started before `before` no longer limit anyone; the retention purge drops them. Returns the count. */
+export async function purgeRateCounters(db: Q, before: Date): Promise<number> {
+  const r = await db.deleteFrom('command_rate_counters').where('window_start', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
 }

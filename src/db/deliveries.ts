@@ -75,11 +75,6 @@ export async function acceptDeliveries(db: Db, inputs: DeliveryInput[]): Promise
   return results.map((r, i) => r ?? { duplicate: true, deliveryId: ids.get(inputs[i]!.dedupeKey) ?? null });
 }
 
-export async function acceptDelivery(db: Db, input: DeliveryInput): Promise<DeliveryResult> {
-  const [result] = await acceptDeliveries(db, [input]);
-  return result!;
-}
-
 export async function countDeliveries(db: Db): Promise<number> {
   const row = await db
     .selectFrom('webhook_deliveries')

@@ -20,7 +20,3 @@ export async function tryAcquireLease(db: Db, name: string, holder: string, ttlM
     .executeTakeFirst();
   return row?.holder === holder;
 }
-
-export async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
-  await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
-}

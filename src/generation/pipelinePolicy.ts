@@ -1,5 +1,5 @@
 import { type Document, isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
-import { SECRET_NAME } from '../handlers/maskCredentials.js';
+import { SECRET_NAME } from '../maskCredentials.js';
 import { allowedCommands, type CommandRule } from './allowedCommands.js';
 import { TOOL_IMAGES } from './composeDefaultPipeline.js';
 import { hasLearn, LEARN_JOB, type LearnStageOptions, learnScript } from './ensureLearnStage.js';

@@ -129,6 +129,8 @@ export interface GitLab {
   awardEmojiOnNote(project: ProjectRef, iid: number, noteId: number, name: string): Promise<void>;
 }
 
+export type GitLabRetry = 'wait' | 'backoff' | 'never';
+
 /** GitLab answered with an error status, timed out, or could not be reached. Never carries a token. */
 export class GitLabError extends Error {
   constructor(
@@ -141,16 +143,17 @@ export class GitLabError extends Error {
     super(message);
     this.name = 'GitLabError';
   }
-  get retryable(): boolean {
-    return this.status === null || this.status === 429 || this.status >= 500;
-  }
   /**
-   * Another attempt gets the same answer: the token lacks access (401, 403), the thing does not exist
-   * (404), GitLab refuses the request as made (400, 409, 422, …). 408 and 429 are about timing.
+   * The one retry vocabulary for GitLab answers (workers, handlers and the HTTP API all read it):
+   * - `wait`: a 429, GitLab asked the service to wait (`retryAfterMs`, from Retry-After / RateLimit-Reset);
+   * - `backoff`: unreachable, timed out (also 408) or failing (5xx): retry on the worker's own backoff;
+   * - `never`: another attempt gets the same answer: the token lacks access (401, 403), the thing does
+   *   not exist (404), GitLab refuses the request as made (400, 409, 422, …) or redirects it elsewhere.
    */
-  get permanent(): boolean {
-    return (
-      this.status !== null && this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429
-    );
+  get retry(): GitLabRetry {
+    const s = this.status;
+    if (s === 429) return 'wait';
+    if (s === null || s === 408 || s >= 500) return 'backoff';
+    return 'never';
   }
 }

@@ -9,31 +9,65 @@ function bearer(c: Context): string | null {
 }
 
 /** The request carries `Authorization: Bearer <API_TOKEN>` (compared in constant time). */
-export function hasApiToken(c: Context, apiToken: string | null): boolean {
+function hasApiToken(c: Context, apiToken: string | null): boolean {
   const offered = bearer(c);
   return apiToken !== null && offered !== null && safeEqual(apiToken, offered);
 }
 
-/** Reads want the API token unless PUBLIC_READ=true. */
-export function requireRead(c: Context, o: { apiToken: string | null; publicRead: boolean }): void {
-  if (o.publicRead || hasApiToken(c, o.apiToken)) return;
-  throw new UserFacingError(
-    o.apiToken
-      ? 'learned configurations need Authorization: Bearer <API_TOKEN> (or PUBLIC_READ=true on the service)'
-      : 'reads are closed: set API_TOKEN (and send it as a Bearer token) or PUBLIC_READ=true on the service',
-    { status: 401 },
-  );
+export interface ReadAuth {
+  apiToken: string | null;
+  publicRead: boolean;
 }
 
-/** Writes always want the API token. */
-export function requireWrite(c: Context, apiToken: string | null): void {
-  if (hasApiToken(c, apiToken)) return;
-  throw new UserFacingError(
-    apiToken
-      ? 'this operation needs Authorization: Bearer <API_TOKEN>'
-      : 'this operation needs API_TOKEN to be set on the service and sent as Authorization: Bearer <API_TOKEN>',
-    { status: 401 },
-  );
+/** Middleware: reads want the API token unless PUBLIC_READ=true. */
+export function readAccess(o: ReadAuth): MiddlewareHandler {
+  return async (c, next) => {
+    if (!o.publicRead && !hasApiToken(c, o.apiToken)) {
+      throw new UserFacingError(
+        o.apiToken
+          ? 'learned configurations need Authorization: Bearer <API_TOKEN> (or PUBLIC_READ=true on the service)'
+          : 'reads are closed: set API_TOKEN (and send it as a Bearer token) or PUBLIC_READ=true on the service',
+        { status: 401 },
+      );
+    }
+    await next();
+  };
+}
+
+/** Middleware: writes always want the API token. */
+export function writeAccess(apiToken: string | null): MiddlewareHandler {
+  return async (c, next) => {
+    if (!hasApiToken(c, apiToken)) {
+      throw new UserFacingError(
+        apiToken
+          ? 'this operation needs Authorization: Bearer <API_TOKEN>'
+          : 'this operation needs API_TOKEN to be set on the service and sent as Authorization: Bearer <API_TOKEN>',
+        { status: 401 },
+      );
+    }
+    await next();
+  };
+}
+
+/**
+ * Middleware for calls from a pipeline: a `JOB-TOKEN` header (verified against GitLab by the handler,
+ * which reads it with `jobToken(c)`) or the API token.
+ */
+export function jobTokenOrApiToken(apiToken: string | null): MiddlewareHandler {
+  return async (c, next) => {
+    if (!jobToken(c) && !hasApiToken(c, apiToken)) {
+      throw new UserFacingError(
+        'send JOB-TOKEN: $CI_JOB_TOKEN from the pipeline, or Authorization: Bearer <API_TOKEN>',
+        { status: 401 },
+      );
+    }
+    await next();
+  };
+}
+
+/** The `JOB-TOKEN` header, trimmed; null when absent or empty. */
+export function jobToken(c: Context): string | null {
+  return c.req.header('job-token')?.trim() || null;
 }
 
 /** JSON body of a POST (token keys were already refused by `refuseTokenKeys`). */
@@ -49,7 +83,7 @@ export async function jsonBody(c: Context, example: string): Promise<unknown> {
 const TOKEN_KEYS = new Set(['gitlab_token', 'private_token', 'access_token', 'job_token']);
 
 /** The first token key anywhere in a JSON value (an explicit stack: bodies can be deep). */
-export function findTokenKey(value: unknown): string | null {
+function findTokenKey(value: unknown): string | null {
   const stack: unknown[] = [value];
   while (stack.length) {
     const v = stack.pop();

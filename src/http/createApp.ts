@@ -25,7 +25,7 @@ export interface AppOptions {
  * is the caller's 404; a token GitLab refuses is the operator's problem (502, saying so); a rate limit
  * is a 503 with GitLab's wait; only an unreachable or failing GitLab is "try again".
  */
-function gitlabFailure(c: Context, err: GitLabError, log: Logger): Response {
+function gitlabFailure(err: GitLabError, c: Context, log: Logger): Response {
   const detail = err.message.replace(/^GitLab /, '');
   if (err.status === 404) {
     return c.json(
@@ -51,9 +51,20 @@ function gitlabFailure(c: Context, err: GitLabError, log: Logger): Response {
       502,
     );
   }
-  if (err.permanent) return c.json({ success: false, error: `GitLab refused the request: ${detail}` }, 502);
+  if (err.retry === 'never') return c.json({ success: false, error: `GitLab refused the request: ${detail}` }, 502);
   return c.json({ success: false, error: 'GitLab could not be reached or failed; try again' }, 502);
 }
+
+/**
+ * The one mapping of error types to answers (first match wins); anything else is a logged 500.
+ * Routes and middleware throw, they do not build error responses.
+ */
+const ERROR_RESPONSES: ReadonlyArray<
+  readonly [abstract new (...args: never[]) => Error, (err: never, c: Context, log: Logger) => Response]
+> = [
+  [UserFacingError, (err: UserFacingError, c) => c.json({ success: false, error: err.message }, err.status as 400)],
+  [GitLabError, gitlabFailure],
+];
 
 /** The whole HTTP surface; tests call `app.request()` without a server. */
 export function createApp(o: AppOptions): Hono {
@@ -73,10 +84,7 @@ export function createApp(o: AppOptions): Hono {
   for (const extra of o.extra ?? []) app.route('/', extra);
   app.notFound((c) => c.json({ success: false, error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    if (err instanceof UserFacingError) {
-      return c.json({ success: false, error: err.message }, err.status as 400);
-    }
-    if (err instanceof GitLabError) return gitlabFailure(c, err, o.log);
+    for (const [type, respond] of ERROR_RESPONSES) if (err instanceof type) return respond(err as never, c, o.log);
     o.log.error({ err, path: c.req.path }, 'request failed');
     return c.json({ success: false, error: 'internal error' }, 500);
   });

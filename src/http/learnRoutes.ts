@@ -3,9 +3,28 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { type SuccessfulConfiguration, successfulConfigurations } from '../db/runs.js';
 import { UserFacingError } from '../errors.js';
+import type { ProjectRef } from '../gitlab/GitLab.js';
 import { projectPathFromRepoUrl } from '../gitlab/repoUrl.js';
-import type { LearnRecordRequest, LearnRecordResult } from '../handlers/learnRecord.js';
-import { hasApiToken, jsonBody, requireRead } from './apiAuth.js';
+import { jobToken, jobTokenOrApiToken, jsonBody, readAccess } from './apiAuth.js';
+
+/** What POST /learn/record asks of the application (implemented by jobs/handlers/learnRecord). */
+export interface LearnRecordRequest {
+  project: ProjectRef;
+  pipelineId: number;
+  /** the seed's `branch`: when given, the pipeline must have run on it */
+  branch: string | null;
+  /** CI_JOB_TOKEN of the calling job; null when the caller used the API token */
+  jobToken: string | null;
+}
+
+export interface LearnRecordResult {
+  success: true;
+  message: string;
+  pipeline_id: number;
+  status: string;
+  stored: boolean;
+  config_hash: string | null;
+}
 
 export interface LearnRouteOptions {
   db: Db;
@@ -90,17 +109,9 @@ const recordBody = z
 export function learnRoutes(o: LearnRouteOptions): Hono {
   const app = new Hono();
 
-  app.post('/api/v1/pipeline/learn/record', async (c) => {
+  const read = readAccess(o);
+  app.post('/api/v1/pipeline/learn/record', jobTokenOrApiToken(o.apiToken), async (c) => {
     const raw = await jsonBody(c, '{"project_id": …, "pipeline_id": …}');
-    const jobToken = c.req.header('job-token')?.trim() || null;
-    if (!jobToken && !hasApiToken(c, o.apiToken)) {
-      throw new UserFacingError(
-        'send JOB-TOKEN: $CI_JOB_TOKEN from the pipeline, or Authorization: Bearer <API_TOKEN>',
-        {
-          status: 401,
-        },
-      );
-    }
     const parsed = recordBody.safeParse(raw);
     if (!parsed.success) {
       throw new UserFacingError(`invalid body: ${parsed.error.issues.map((i) => i.message).join('; ')}`, {
@@ -117,12 +128,16 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
           ? Number(b.project_id)
           : b.project_id
         : projectPathFromRepoUrl(b.repo_url!, o.gitlabUrl);
-    const result = await o.record({ project, pipelineId: b.pipeline_id, branch: b.branch ?? null, jobToken });
+    const result = await o.record({
+      project,
+      pipelineId: b.pipeline_id,
+      branch: b.branch ?? null,
+      jobToken: jobToken(c),
+    });
     return c.json(result);
   });
 
-  app.get('/api/v1/pipeline/learn/successful', async (c) => {
-    requireRead(c, o);
+  app.get('/api/v1/pipeline/learn/successful', read, async (c) => {
     const language = param(c, 'language');
     const framework = param(c, 'framework');
     const tenant = param(c, 'tenant');
@@ -155,8 +170,7 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
     });
   });
 
-  app.get('/api/v1/pipeline/learn/best', async (c) => {
-    requireRead(c, o);
+  app.get('/api/v1/pipeline/learn/best', read, async (c) => {
     const language = param(c, 'language');
     const framework = param(c, 'framework');
     const tenant = param(c, 'tenant');

@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { ServiceMetrics } from '../metrics/ServiceMetrics.js';
-import { requireRead } from './apiAuth.js';
+import { type ReadAuth, readAccess } from './apiAuth.js';
 
 const GITLAB_EVENTS = new Set(
   [
@@ -54,13 +54,10 @@ export function deliveryMetrics(metrics: ServiceMetrics): MiddlewareHandler {
  * GET /metrics in Prometheus text format. `open`: no auth (the separate loopback listener);
  * otherwise protected like the read API.
  */
-export function metricsRoute(
-  metrics: ServiceMetrics,
-  auth: { open: true } | { open: false; apiToken: string | null; publicRead: boolean },
-): Hono {
+export function metricsRoute(metrics: ServiceMetrics, auth: { open: true } | ({ open: false } & ReadAuth)): Hono {
   const app = new Hono();
+  if (!auth.open) app.use('/metrics', readAccess(auth));
   app.get('/metrics', async (c) => {
-    if (!auth.open) requireRead(c, auth);
     const { contentType, body } = await metrics.text();
     return c.body(body, 200, { 'content-type': contentType });
   });

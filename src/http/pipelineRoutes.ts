@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { projectFromInput, type RestCommitInput, type RestStatusInput } from '../commands/restOperations.js';
 import { UserFacingError } from '../errors.js';
-import { jsonBody, requireWrite } from './apiAuth.js';
+import { jsonBody, writeAccess } from './apiAuth.js';
 
 export interface GenerateRequest {
   project: number | string;
@@ -77,8 +77,8 @@ export function pipelineRoutes(o: PipelineRouteOptions): Hono {
     return o.operations;
   };
 
-  app.post('/api/v1/pipeline/generate', async (c) => {
-    requireWrite(c, o.apiToken);
+  const write = writeAccess(o.apiToken);
+  app.post('/api/v1/pipeline/generate', write, async (c) => {
     const b = parse(generateBody, await jsonBody(c, '{"project": "group/app", "ref": "main"}'));
     const result = await operations().generate({
       project: projectFromInput(b),
@@ -90,14 +90,12 @@ export function pipelineRoutes(o: PipelineRouteOptions): Hono {
     return c.json(result);
   });
 
-  app.post('/api/v1/pipeline/commit', async (c) => {
-    requireWrite(c, o.apiToken);
+  app.post('/api/v1/pipeline/commit', write, async (c) => {
     const b = parse(commitBody, await jsonBody(c, '{"project": "group/app", "merge_request_iid": 7}'));
     return c.json({ success: true, ...((await operations().commit(b)) as object) });
   });
 
-  app.post('/api/v1/pipeline/status', async (c) => {
-    requireWrite(c, o.apiToken);
+  app.post('/api/v1/pipeline/status', write, async (c) => {
     const b = parse(statusBody, await jsonBody(c, '{"project": "group/app", "merge_request_iid": 7}'));
     return c.json({ success: true, ...((await operations().status(b)) as object) });
   });

@@ -1,12 +1,8 @@
-import { createHash } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../db/database.js';
-import { eventKind, pipelineHookSchema } from '../gitlab/webhookPayloads.js';
-import { PIPELINE_EVENT, type PipelineEventPayload } from '../handlers/pipelineEvent.js';
-import { snapshotFromHook } from '../handlers/pipelineSnapshot.js';
-import { TERMINAL_STATUSES } from '../handlers/recordPipeline.js';
 import type { Logger } from '../log.js';
+import { dedupeKey, routeEvent } from '../webhooks/routeEvent.js';
 import {
   createIntakeBatcher,
   type IntakeBatcher,
@@ -17,10 +13,8 @@ import {
 import { redactPayload } from './redactPayload.js';
 import { safeEqual, verifySignature } from './verifyWebhook.js';
 
-export const NOTE_EVENT = 'note_event';
 /** What a 503 asks for when neither the database nor the spool can store a delivery. */
 const RETRY_AFTER_S = 30;
-export const EMOJI_EVENT = 'emoji_event';
 
 export interface WebhookOptions {
   db: Db;
@@ -56,7 +50,7 @@ export const MAX_JSON_DEPTH = 64;
  * Deepest nesting of arrays and objects in JSON text, stopping as soon as `limit` is passed. A plain
  * scan (strings skipped), so a hostile body is refused before anything recursive touches it.
  */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
+function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -81,7 +75,7 @@ const clean = (s: string) => s.replace(UNSTORABLE_CHARS, (ch) => (ch === '\u0000
  * NUL removed, a lone surrogate replaced by U+FFFD. Only bodies that contain such an escape pay for
  * the reviver. Callers bound the depth first (the reviver walk is recursive).
  */
-export function parseStorableJson(text: string): unknown {
+function parseStorableJson(text: string): unknown {
   if (!UNSTORABLE_ESCAPE.test(text)) return JSON.parse(text);
   return JSON.parse(text, (_key, value) => {
     if (typeof value === 'string') return clean(value);
@@ -90,68 +84,6 @@ export function parseStorableJson(text: string): unknown {
     if (!keys.some((k) => UNSTORABLE_CHAR.test(k))) return value;
     return Object.fromEntries(keys.map((k) => [clean(k), (value as Record<string, unknown>)[k]]));
   });
-}
-
-/** `dedupe`: a key from the event itself, stronger than the delivery's ids (see dedupeKey). */
-export type Route = { kind: string; payload: unknown; projectId: number | null; dedupe?: string } | { ignored: string };
-
-/**
- * A comment is one command whatever the delivery: GitLab may send the same note under two event ids
- * (a hook on the project and on its group, a manual "resend"), and each must not get its own reply.
- * An edit (`action: update`) is another event of the same note.
- */
-function noteDedupeKey(body: Record<string, unknown>, projectId: number | null): string | undefined {
-  const attrs = body.object_attributes as { id?: unknown; action?: unknown } | undefined;
-  const noteId = attrs?.id;
-  if (projectId === null || typeof noteId !== 'number') return undefined;
-  const action = typeof attrs?.action === 'string' ? attrs.action : 'create';
-  return `note:${projectId}:${noteId}:${action}`;
-}
-
-/** `redacted` gives the payload as stored (computed once, only for events that are kept). */
-export function routeEvent(
-  headers: Headers,
-  body: Record<string, unknown>,
-  redacted: () => unknown,
-  log: Logger,
-): Route {
-  const kind = eventKind(headers, body);
-  const projectId = (body.project as { id?: unknown } | undefined)?.id;
-  const pid = typeof projectId === 'number' ? projectId : null;
-  switch (kind) {
-    case 'pipeline': {
-      const hook = pipelineHookSchema.safeParse(body);
-      if (!hook.success) {
-        log.warn({ issues: hook.error.issues.slice(0, 3) }, 'pipeline hook with an unexpected shape; ignored');
-        return { ignored: 'unrecognised pipeline payload' };
-      }
-      const status = hook.data.object_attributes.status;
-      if (!TERMINAL_STATUSES.has(status)) return { ignored: `pipeline status ${status} is not final` };
-      const payload: PipelineEventPayload = { source: 'webhook', snapshot: snapshotFromHook(hook.data) };
-      return { kind: PIPELINE_EVENT, payload, projectId: pid };
-    }
-    case 'note':
-      return { kind: NOTE_EVENT, payload: { hook: redacted() }, projectId: pid, dedupe: noteDedupeKey(body, pid) };
-    case 'emoji':
-      return { kind: EMOJI_EVENT, payload: { hook: redacted() }, projectId: pid };
-    case 'confidential_note':
-      return { ignored: 'confidential notes are never acted on' };
-    default:
-      return { ignored: `event ${headers.get('x-gitlab-event') ?? kind} is not handled` };
-  }
-}
-
-/**
- * The key a redelivery shares with the original: the event's own identity when it has one (a note),
- * else webhook-id (= Idempotency-Key), else the event UUID (per event and kind), else the body itself.
- */
-export function dedupeKey(headers: Headers, route: { kind: string; dedupe?: string }, raw: Uint8Array): string {
-  if (route.dedupe) return route.dedupe;
-  const id = headers.get('webhook-id') ?? headers.get('idempotency-key');
-  if (id) return `id:${id.trim()}`;
-  const uuid = headers.get('x-gitlab-event-uuid');
-  if (uuid) return `event:${uuid.trim()}:${route.kind}`;
-  return `body:${createHash('sha256').update(raw).digest('hex')}`;
 }
 
 /** POST /webhooks/gitlab: verify → persist + enqueue (one statement) → 202. Never calls out. */

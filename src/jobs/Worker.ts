@@ -58,14 +58,14 @@ export function retryDelayMs(
 }
 
 /** Errors that another attempt cannot fix go straight to the dead letters. */
-export function isPermanent(err: unknown): boolean {
+function isPermanent(err: unknown): boolean {
   if (err instanceof UserFacingError) return true;
-  if (err instanceof GitLabError) return err.permanent;
+  if (err instanceof GitLabError) return err.retry === 'never';
   return false;
 }
 
 /** What a dead letter says about a permanent GitLab answer: why no retry was made, and what to do. */
-export function permanentReason(err: GitLabError): string {
+function permanentReason(err: GitLabError): string {
   const retry = 'then `pipeline-learner jobs retry`';
   switch (err.status) {
     case 401:

@@ -1,5 +1,5 @@
 import { looksSecret } from '../generation/pipelinePolicy.js';
-import { maskCredentials } from '../handlers/maskCredentials.js';
+import { maskCredentials } from '../maskCredentials.js';
 
 /**
  * The tail of a job trace as it may be sent to the model (`/pipeline explain`, the failure reply):

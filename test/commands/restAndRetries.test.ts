@@ -4,8 +4,8 @@ import { projectFromInput, restCommit, restStatus } from '../../src/commands/res
 import { commandStoreFor, latestProposal } from '../../src/db/commandStore.js';
 import type { Store } from '../../src/db/openDatabase.js';
 import { RetryableError, UserFacingError } from '../../src/errors.js';
-import { handleNoteEvent } from '../../src/handlers/noteEvent.js';
-import { handleProposalOutcome } from '../../src/handlers/proposalOutcome.js';
+import { handleNoteEvent } from '../../src/jobs/handlers/noteEvent.js';
+import { handleProposalOutcome } from '../../src/jobs/handlers/proposalOutcome.js';
 import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { openTestStore, storeKinds } from '../support/db.js';
 import { EXPRESS_PIPELINE, pipelineRun, scenario } from './support/harness.js';

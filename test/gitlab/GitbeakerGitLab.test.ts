@@ -70,7 +70,7 @@ describe('reads', () => {
   it('project 404 is a GitLabError with status', async () => {
     const err = await caught(api.project('nope/missing'));
     expect(err.status).toBe(404);
-    expect(err.retryable).toBe(false);
+    expect(err.retry).toBe('never');
   });
 
   it('tree lists every entry across keyset pages', async () => {
@@ -361,7 +361,7 @@ describe('failures', () => {
     const err = await caught(api.createMergeRequestNote(p.id, mr.iid, 'hello'));
     expect(err.status).toBe(429);
     expect(err.retryAfterMs).toBe(7000);
-    expect(err.retryable).toBe(true);
+    expect(err.retry).toBe('wait');
     expect(gl.count({ method: 'POST' })).toBe(1);
     expect(p.notes(mr.iid)).toHaveLength(0);
   });
@@ -388,7 +388,7 @@ describe('failures', () => {
       gl.failNext({ path: '/projects/42', status, retryAfter: 30, headers: { 'ratelimit-reset': reset } });
       const err = await caught(api.project(42));
       expect(err.status).toBe(status);
-      expect(err.retryable).toBe(true);
+      expect(err.retry).toBe('backoff');
       expect(err.retryAfterMs).toBeNull();
     }
   });
@@ -398,12 +398,15 @@ describe('failures', () => {
       gl.failNext({ path: '/projects/42', status, body: { message: `${status} nope` } });
       const err = await caught(api.project(42));
       expect(err.status).toBe(status);
-      expect(err.retryable).toBe(false);
-      expect(err.permanent).toBe(true);
+      expect(err.retry).toBe('never');
     }
-    for (const status of [408, 429, 500]) {
+    for (const [status, retry] of [
+      [408, 'backoff'],
+      [429, 'wait'],
+      [500, 'backoff'],
+    ] as const) {
       gl.failNext({ path: '/projects/42', status });
-      expect((await caught(api.project(42))).permanent).toBe(false);
+      expect((await caught(api.project(42))).retry).toBe(retry);
     }
   });
 
@@ -418,7 +421,7 @@ describe('failures', () => {
     gl.failNext({ path: '/repository/tree', status: 500 });
     const err = await caught(api.tree(42, 'main'));
     expect(err.status).toBe(500);
-    expect(err.retryable).toBe(true);
+    expect(err.retry).toBe('backoff');
     expect(err.retryAfterMs).toBeNull();
     expect(err.message).toContain('500');
   });
@@ -427,7 +430,7 @@ describe('failures', () => {
     gl.failNext({ path: '/pipelines', hang: true });
     const err = await caught(api.pipelines(42, {}));
     expect(err.status).toBeNull();
-    expect(err.retryable).toBe(true);
+    expect(err.retry).toBe('backoff');
     expect(err.message).toMatch(/timed out/);
   });
 
@@ -441,7 +444,7 @@ describe('failures', () => {
     const wrong = createGitLab({ url: `${gl.url}/api/v4/`, token: 'glpat-wrong-token', timeoutMs: 1000 });
     const err = await caught(wrong.project(42));
     expect(err.status).toBe(401);
-    expect(err.retryable).toBe(false);
+    expect(err.retry).toBe('never');
   });
 
   it('the token appears nowhere in errors or logs, even when GitLab echoes it', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emojiHookSchema, noteHookSchema, pipelineHookSchema } from '../../src/gitlab/webhookPayloads.js';
+import { emojiHookSchema, noteHookSchema, pipelineHookSchema } from '../../src/webhooks/webhookPayloads.js';
 import { type FakeGitLab, type FakeProject, lintYaml, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { emojiHook, noteHook, pipelineHook } from '../fakes/gitlabHooks.js';
 

@@ -5,14 +5,14 @@ import type { Store } from '../../src/db/openDatabase.js';
 import { getConfiguration, getRun, listRuns } from '../../src/db/runs.js';
 import { createGitLab } from '../../src/gitlab/GitbeakerGitLab.js';
 import { GitLabError } from '../../src/gitlab/GitLab.js';
-import { pipelineHookSchema } from '../../src/gitlab/webhookPayloads.js';
-import { PIPELINE_EVENT, pipelineEventHandler } from '../../src/handlers/pipelineEvent.js';
-import { snapshotFromHook } from '../../src/handlers/pipelineSnapshot.js';
-import type { RecordDeps, RunObservation } from '../../src/handlers/recordPipeline.js';
+import { pipelineEventHandler } from '../../src/jobs/handlers/pipelineEvent.js';
+import type { RecordDeps, RunObservation } from '../../src/jobs/handlers/recordPipeline.js';
 import { createWorker } from '../../src/jobs/Worker.js';
 import { defaultDetect } from '../../src/main.js';
 import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
 import { COLLECTIONS } from '../../src/vectors/VectorIndex.js';
+import { PIPELINE_EVENT, snapshotFromHook } from '../../src/webhooks/events.js';
+import { pipelineHookSchema } from '../../src/webhooks/webhookPayloads.js';
 import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { pipelineHook } from '../fakes/gitlabHooks.js';
 import { captureLogger } from '../intake/helpers.js';
@@ -194,18 +194,19 @@ describe.each(storeKinds)('pipeline events on %s', (kind) => {
     gl.failNext({ path: '/repository/files/.gitlab-ci.yml', status: 500 });
     const e500 = await runHook(pipeline.id).catch((e) => e);
     expect(e500).toBeInstanceOf(GitLabError);
-    expect((e500 as GitLabError).retryable).toBe(true);
+    expect((e500 as GitLabError).retry).toBe('backoff');
 
     gl.failNext({ path: '/repository/files/.gitlab-ci.yml', status: 429, retryAfter: 7 });
     const e429 = (await runHook(pipeline.id).catch((e) => e)) as GitLabError;
     expect(e429.status).toBe(429);
     expect(e429.retryAfterMs).toBe(7000);
+    expect(e429.retry).toBe('wait');
 
     gl.failNext({ path: '/repository/files/.gitlab-ci.yml', hang: true });
     const eTimeout = (await runHook(pipeline.id).catch((e) => e)) as GitLabError;
     expect(eTimeout).toBeInstanceOf(GitLabError);
     expect(eTimeout.status).toBeNull();
-    expect(eTimeout.retryable).toBe(true);
+    expect(eTimeout.retry).toBe('backoff');
     expect(await getRun(store!.db, pipeline.id)).toBeNull();
 
     // through the worker: the 429 is retried and the run recorded once

@@ -12,9 +12,9 @@ import type {
 } from '../../../src/commands/CommandDeps.js';
 import type { Store } from '../../../src/db/openDatabase.js';
 import { createGitLab } from '../../../src/gitlab/GitbeakerGitLab.js';
-import { pipelineHookSchema } from '../../../src/gitlab/webhookPayloads.js';
-import { type CommandHandlerDeps, cachedBotUser, type HandlerLogger } from '../../../src/handlers/noteEvent.js';
-import { type PipelineRunView, pipelineRunFromHook } from '../../../src/handlers/proposalOutcome.js';
+import { type CommandHandlerDeps, cachedBotUser, type HandlerLogger } from '../../../src/jobs/handlers/noteEvent.js';
+import { type PipelineRunView, pipelineRunFromHook } from '../../../src/jobs/handlers/proposalOutcome.js';
+import { pipelineHookSchema } from '../../../src/webhooks/webhookPayloads.js';
 import type { FakeGitLab, FakeProject, FakeUser } from '../../fakes/fakeGitLab.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: recorded JSON payloads, edited field by field

@@ -1,7 +1,7 @@
-import type { FeedbackKind } from '../commands/CommandDeps.js';
-import * as store from '../db/commandStore.js';
-import { emojiHookSchema } from '../gitlab/webhookPayloads.js';
-import type { JobContext, JobHandler } from '../jobs/Worker.js';
+import type { FeedbackKind } from '../../commands/CommandDeps.js';
+import * as store from '../../db/commandStore.js';
+import { emojiHookSchema } from '../../webhooks/webhookPayloads.js';
+import type { JobContext, JobHandler } from '../Worker.js';
 import { allowed, type CommandHandlerDeps, hookOf, type JobRef, jobRefOf } from './noteEvent.js';
 
 export type EmojiOutcome =

@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import type { JobContext, JobHandler } from '../jobs/Worker.js';
+import { type PipelineEventPayload, type PipelineSnapshot, TERMINAL_STATUSES } from '../../webhooks/events.js';
+import type { JobContext, JobHandler } from '../Worker.js';
 import { fetchSnapshot } from './pipelineSnapshot.js';
-import { type PipelineSnapshot, type RecordDeps, recordPipeline, TERMINAL_STATUSES } from './recordPipeline.js';
-
-export const PIPELINE_EVENT = 'pipeline_event';
-
-/** A webhook carries the whole snapshot; the reconciler only names the pipeline. */
-export type PipelineEventPayload =
-  | { source: 'webhook'; snapshot: PipelineSnapshot }
-  | { source: 'reconcile'; projectId: number; pipelineId: number };
+import { type RecordDeps, recordPipeline } from './recordPipeline.js';
 
 const payloadSchema = z.union([
   z.object({ source: z.literal('webhook'), snapshot: z.custom<PipelineSnapshot>((v) => !!v && typeof v === 'object') }),

@@ -1,9 +1,9 @@
-import type { Proposal } from '../commands/CommandDeps.js';
-import { capLength, inlineCode, safeReply, shortSha } from '../commands/markdown.js';
-import { type FailedJob, renderFailedJobs, summariseJobs } from '../commands/runners/status.js';
-import { commandStoreFor } from '../db/commandStore.js';
-import type { GitLab, JobInfo } from '../gitlab/GitLab.js';
-import type { PipelineHook } from '../gitlab/webhookPayloads.js';
+import type { Proposal } from '../../commands/CommandDeps.js';
+import { capLength, inlineCode, safeReply, shortSha } from '../../commands/markdown.js';
+import { type FailedJob, renderFailedJobs, summariseJobs } from '../../commands/runners/status.js';
+import { commandStoreFor } from '../../db/commandStore.js';
+import type { GitLab, JobInfo } from '../../gitlab/GitLab.js';
+import type { PipelineHook } from '../../webhooks/webhookPayloads.js';
 import { type CommandHandlerDeps, dryRunGitLab } from './noteEvent.js';
 
 /** A pipeline run as the pipeline-event handler knows it (webhook or API). */
@@ -108,7 +108,7 @@ async function failedJobs(run: PipelineRunView, gitlab: GitLab, deps: CommandHan
   }
 }
 
-export function renderOutcome(p: Proposal, run: PipelineRunView, failed: FailedJob[]): string {
+function renderOutcome(p: Proposal, run: PipelineRunView, failed: FailedJob[]): string {
   const pipeline = run.webUrl ? `[pipeline #${run.pipelineId}](${run.webUrl})` : `pipeline #${run.pipelineId}`;
   const subject = `The ${pipeline} for proposal ${p.number} (commit ${shortSha(p.commitSha)})`;
   const config = inlineCode(p.hash.slice(0, 12));

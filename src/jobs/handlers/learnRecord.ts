@@ -1,25 +1,9 @@
-import { UserFacingError } from '../errors.js';
-import { GitLabError, type ProjectRef } from '../gitlab/GitLab.js';
+import { UserFacingError } from '../../errors.js';
+import { GitLabError } from '../../gitlab/GitLab.js';
+import type { LearnRecordRequest, LearnRecordResult } from '../../http/learnRoutes.js';
+import { TERMINAL_STATUSES } from '../../webhooks/events.js';
 import { fetchSnapshot, learnStageStatus } from './pipelineSnapshot.js';
-import { type RecordDeps, recordPipeline, TERMINAL_STATUSES } from './recordPipeline.js';
-
-export interface LearnRecordRequest {
-  project: ProjectRef;
-  pipelineId: number;
-  /** the seed's `branch`: when given, the pipeline must have run on it */
-  branch: string | null;
-  /** CI_JOB_TOKEN of the calling job; null when the caller used the API token */
-  jobToken: string | null;
-}
-
-export interface LearnRecordResult {
-  success: true;
-  message: string;
-  pipeline_id: number;
-  status: string;
-  stored: boolean;
-  config_hash: string | null;
-}
+import { type RecordDeps, recordPipeline } from './recordPipeline.js';
 
 /** The project path in a repository URL (`https://gitlab/acme/app.git` → `acme/app`). */
 async function verifyJobToken(deps: RecordDeps, req: LearnRecordRequest, token: string): Promise<number> {

@@ -239,14 +239,9 @@ export const mergeRequestHookSchema = z.looseObject({
   changes: z.record(z.string(), z.unknown()).nullish(),
 });
 
-export type WebhookUser = z.infer<typeof webhookUserSchema>;
-export type WebhookProject = z.infer<typeof webhookProjectSchema>;
 export type WebhookMergeRequest = z.infer<typeof webhookMergeRequestSchema>;
-export type PipelineBuild = z.infer<typeof pipelineBuildSchema>;
 export type PipelineHook = z.infer<typeof pipelineHookSchema>;
 export type NoteHook = z.infer<typeof noteHookSchema>;
-export type EmojiHook = z.infer<typeof emojiHookSchema>;
-export type MergeRequestHook = z.infer<typeof mergeRequestHookSchema>;
 
 export type EventKind = 'pipeline' | 'note' | 'confidential_note' | 'merge_request' | 'emoji' | 'job' | 'other';
 
@@ -292,8 +287,6 @@ export function eventKind(headers: HeaderBag, body: unknown): EventKind {
   if (!fromBody) return 'other';
   return fromBody === 'note' && confidential ? 'confidential_note' : fromBody;
 }
-
-export { tenantOf } from '../learning/Chooser.js';
 
 /** A note on a merge request that a user wrote (not a system note), i.e. a candidate command. */
 export function isUserMergeRequestNote(hook: NoteHook): hook is NoteHook & { merge_request: WebhookMergeRequest } {

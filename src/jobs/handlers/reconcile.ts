@@ -1,12 +1,11 @@
-import type { Db } from '../db/database.js';
-import { enqueueJob } from '../db/jobQueue.js';
-import { tryAcquireLease } from '../db/leases.js';
-import { knownProjects, recordedStatuses } from '../db/runs.js';
-import { errorMessage } from '../errors.js';
-import type { GitLab } from '../gitlab/GitLab.js';
-import type { Logger } from '../log.js';
-import { PIPELINE_EVENT, type PipelineEventPayload } from './pipelineEvent.js';
-import { TERMINAL_STATUSES } from './recordPipeline.js';
+import type { Db } from '../../db/database.js';
+import { enqueueJob } from '../../db/jobQueue.js';
+import { tryAcquireLease } from '../../db/leases.js';
+import { knownProjects, recordedStatuses } from '../../db/runs.js';
+import { errorMessage } from '../../errors.js';
+import type { GitLab } from '../../gitlab/GitLab.js';
+import type { Logger } from '../../log.js';
+import { PIPELINE_EVENT, type PipelineEventPayload, TERMINAL_STATUSES } from '../../webhooks/events.js';
 
 export interface ReconcileDeps {
   db: Db;

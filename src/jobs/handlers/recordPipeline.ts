@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import type { Db } from '../db/database.js';
+import type { Db } from '../../db/database.js';
 import {
   getConfiguration,
   getRun,
@@ -7,44 +7,25 @@ import {
   successfulConfigurations,
   upsertProject,
   upsertRun,
-} from '../db/runs.js';
-import type { RunJob } from '../db/tables/core.js';
-import { sha256 } from '../generation/generatePipeline.js';
-import { type GitLab, GitLabError, type ProjectRef } from '../gitlab/GitLab.js';
+} from '../../db/runs.js';
+import type { RunJob } from '../../db/tables/core.js';
+import { sha256 } from '../../generation/generatePipeline.js';
+import { type GitLab, GitLabError, type ProjectRef } from '../../gitlab/GitLab.js';
 import {
   type Attribution,
   attributePipeline,
   configurationFacts,
   type JobEvidence,
   testReportFromGitLab,
-} from '../learning/attribution.js';
-import { tenantOf } from '../learning/Chooser.js';
-import type { Logger } from '../log.js';
-import { GitLabRepoReader } from '../repo/GitLabRepoReader.js';
-import type { RepoReader } from '../repo/RepoReader.js';
-import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../vectors/seedDocuments.js';
-import { COLLECTIONS, type VectorIndex } from '../vectors/VectorIndex.js';
-import { maskCredentials } from './maskCredentials.js';
-
-/** Everything about one pipeline that the record step needs, whatever told us about it. */
-export interface PipelineSnapshot {
-  projectId: number;
-  projectPath: string;
-  /** the project's `ci_config_path` ("" / null = .gitlab-ci.yml) */
-  ciConfigPath: string | null;
-  pipelineId: number;
-  iid: number | null;
-  sha: string;
-  ref: string;
-  source: string | null;
-  status: string;
-  durationS: number | null;
-  queuedDurationS: number | null;
-  finishedAt: string | null;
-  /** the pipeline's page, for links in notes */
-  webUrl?: string | null;
-  jobs: RunJob[];
-}
+} from '../../learning/attribution.js';
+import { tenantOf } from '../../learning/Chooser.js';
+import type { Logger } from '../../log.js';
+import { maskCredentials } from '../../maskCredentials.js';
+import { GitLabRepoReader } from '../../repo/GitLabRepoReader.js';
+import type { RepoReader } from '../../repo/RepoReader.js';
+import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../../vectors/seedDocuments.js';
+import { COLLECTIONS, type VectorIndex } from '../../vectors/VectorIndex.js';
+import type { PipelineSnapshot } from '../../webhooks/events.js';
 
 export interface RunObservation {
   tenant: string;
@@ -97,17 +78,15 @@ export interface RecordOutcome {
   previousStatus: string | null;
 }
 
-export const TERMINAL_STATUSES = new Set(['success', 'failed', 'canceled']);
-
 /**
  * The seed's "Stages Passed": the names of the jobs that succeeded (its stages_count counts them),
  * kept the same here so PostgreSQL, the API and the vector records rank alike.
  */
-export function stagesPassed(jobs: RunJob[]): string[] {
+function stagesPassed(jobs: RunJob[]): string[] {
   return jobs.filter((j) => j.status === 'success').map((j) => j.name);
 }
 
-export function failedJobsOf(jobs: RunJob[]): RunJob[] {
+function failedJobsOf(jobs: RunJob[]): RunJob[] {
   return jobs.filter((j) => j.status === 'failed' && !j.allow_failure);
 }
 
@@ -288,7 +267,7 @@ async function attributionOf(
       const covered = all.filter((j) => !j.retried && j.coverage != null).map((j) => j.coverage as number);
       coverage = covered.length ? covered.reduce((a, b) => a + b, 0) / covered.length : null;
     } catch (err) {
-      if (err instanceof GitLabError && err.retryable) throw err;
+      if (err instanceof GitLabError && err.retry !== 'never') throw err;
       log.warn({ err: (err as Error).message }, 'pipeline evidence unavailable; recording the run without attribution');
       return null;
     }

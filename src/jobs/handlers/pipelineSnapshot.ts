@@ -1,14 +1,6 @@
-import type { RunJob } from '../db/tables/core.js';
-import type { GitLab, JobInfo, ProjectRef } from '../gitlab/GitLab.js';
-import type { PipelineHook } from '../gitlab/webhookPayloads.js';
-import type { PipelineSnapshot } from './recordPipeline.js';
-
-/** GitLab's webhook timestamps look like "2016-08-12 15:26:29 UTC"; normalised to ISO. */
-function isoOrNull(value: string | null | undefined): string | null {
-  if (!value) return null;
-  const d = new Date(value.replace(' UTC', 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T'));
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
+import type { RunJob } from '../../db/tables/core.js';
+import type { GitLab, JobInfo, ProjectRef } from '../../gitlab/GitLab.js';
+import type { PipelineSnapshot } from '../../webhooks/events.js';
 
 function runJobFromJob(j: JobInfo): RunJob {
   return {
@@ -19,35 +11,6 @@ function runJobFromJob(j: JobInfo): RunJob {
     failure_reason: j.failure_reason ?? null,
     allow_failure: !!j.allow_failure,
     when: j.when ?? null,
-  };
-}
-
-/** The snapshot a Pipeline Hook carries (builds are the latest attempt of each job). */
-export function snapshotFromHook(hook: PipelineHook): PipelineSnapshot {
-  const a = hook.object_attributes;
-  return {
-    projectId: hook.project.id,
-    projectPath: hook.project.path_with_namespace,
-    ciConfigPath: hook.project.ci_config_path ?? null,
-    pipelineId: a.id,
-    iid: a.iid ?? null,
-    sha: a.sha,
-    ref: a.ref,
-    source: a.source ?? null,
-    status: a.status,
-    durationS: a.duration ?? null,
-    queuedDurationS: a.queued_duration ?? null,
-    finishedAt: isoOrNull(a.finished_at),
-    webUrl: a.url ?? null,
-    jobs: (hook.builds ?? []).map((b) => ({
-      id: b.id ?? null,
-      name: b.name,
-      stage: b.stage,
-      status: b.status,
-      failure_reason: b.failure_reason ?? null,
-      allow_failure: !!b.allow_failure,
-      when: b.when ?? (b.manual ? 'manual' : null),
-    })),
   };
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { tenantOf } from '../../src/learning/Chooser.js';
 import {
   ciConfigPathOf,
   emojiHookSchema,
@@ -9,8 +10,7 @@ import {
   mergeRequestHookSchema,
   noteHookSchema,
   pipelineHookSchema,
-  tenantOf,
-} from '../../src/gitlab/webhookPayloads.js';
+} from '../../src/webhooks/webhookPayloads.js';
 
 const PAYLOADS = new URL('../fakes/payloads/', import.meta.url);
 const load = (name: string) => JSON.parse(readFileSync(new URL(name, PAYLOADS), 'utf8')) as Record<string, unknown>;

@@ -1,21 +1,21 @@
-import type { BotSettings, CommandDeps, LearnerPort, ProposalGenerator } from '../commands/CommandDeps.js';
-import { capLength, inlineCode, safeReply } from '../commands/markdown.js';
-import { parseComment } from '../commands/parseComment.js';
-import type { CommandContext } from '../commands/Runner.js';
-import { accessLevelName, requiredLevel, runCommand } from '../commands/runCommand.js';
-import * as store from '../db/commandStore.js';
-import { commandStoreFor } from '../db/commandStore.js';
-import type { Db } from '../db/database.js';
-import { errorMessage, RetryableError, UserFacingError } from '../errors.js';
-import { type GitLab, GitLabError } from '../gitlab/GitLab.js';
+import type { BotSettings, CommandDeps, LearnerPort, ProposalGenerator } from '../../commands/CommandDeps.js';
+import { capLength, inlineCode, safeReply } from '../../commands/markdown.js';
+import { parseComment } from '../../commands/parseComment.js';
+import type { CommandContext } from '../../commands/Runner.js';
+import { accessLevelName, requiredLevel, runCommand } from '../../commands/runCommand.js';
+import * as store from '../../db/commandStore.js';
+import { commandStoreFor } from '../../db/commandStore.js';
+import type { Db } from '../../db/database.js';
+import { errorMessage, RetryableError, UserFacingError } from '../../errors.js';
+import { type GitLab, GitLabError } from '../../gitlab/GitLab.js';
 import {
   ciConfigPathOf,
   isConfidentialNote,
   isUserMergeRequestNote,
   type NoteHook,
   noteHookSchema,
-} from '../gitlab/webhookPayloads.js';
-import type { JobContext, JobHandler } from '../jobs/Worker.js';
+} from '../../webhooks/webhookPayloads.js';
+import type { JobContext, JobHandler } from '../Worker.js';
 
 /** The slice of a pino logger the handlers use. */
 export interface HandlerLogger {
@@ -129,7 +129,7 @@ export type NoteOutcome =
   | { outcome: 'silent'; reason: string };
 
 /** The emoji put on a command note when the bot picks it up. */
-export const RECEIPT_EMOJI = 'eyes';
+const RECEIPT_EMOJI = 'eyes';
 
 /**
  * A Note Hook delivery, stored and queued as a `note_event` job. Safe to run twice: the execution row
@@ -241,7 +241,10 @@ export async function handleNoteEvent(payload: unknown, deps: CommandHandlerDeps
   } catch (err) {
     if (err instanceof UserFacingError) {
       body = err.message;
-    } else if (!job.lastAttempt && (err instanceof RetryableError || (err instanceof GitLabError && err.retryable))) {
+    } else if (
+      !job.lastAttempt &&
+      (err instanceof RetryableError || (err instanceof GitLabError && err.retry !== 'never'))
+    ) {
       await store.recordExecutionError(db, key, errorMessage(err));
       throw err instanceof RetryableError ? err : new RetryableError(err.message, err.retryAfterMs, { cause: err });
     } else {
