@@ -7,8 +7,8 @@ import { toGeneratedPipeline, toLearnerPort } from './commands/adapters.js';
 import type { AssistantPort, CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
 import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
-import { chatStoreFor } from './db/chatStore.js';
 import { createCallBudget } from './db/callBudget.js';
+import { chatStoreFor } from './db/chatStore.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
@@ -652,7 +652,8 @@ export async function startOnStore(
       ? { reconcile: async () => false, timers: [] as NodeJS.Timeout[] }
       : startBackground(config, store, gitlab, worker.id, wake, log);
 
-  if (role !== 'worker') parts.print?.(`${webhookBanner(url, secret)}
+  if (role !== 'worker')
+    parts.print?.(`${webhookBanner(url, secret)}
 ${llmCheck.message}
 `);
   log.info({ port, store: store.kind, worker: worker.id, role }, 'service started');
