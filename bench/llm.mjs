@@ -1,4 +1,6 @@
-// LLM adaptation around a model stand-in, in-process, on the compiled code (npm run build first).
+// LLM adaptation around a model stand-in, in-process, on the compiled code (npm run build first),
+// through the LLM arm as the service wires it (llmArmSource: posterior × similarity ranking of the
+// candidates, then adapt → validate → repair → policy).
 // For every fixture repository the stand-in answers with mutated versions of the repository's valid
 // default configuration (wrong indentation, a missing script, an unknown stage, an injected `curl | sh`,
 // prose, a mutation it never repairs) and repairs on the next round where the scenario says so.
@@ -12,7 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const { analyzeRepository } = await import(join(dist, 'generation', 'analyzeRepository.js'));
 const { composeDefaultPipeline } = await import(join(dist, 'generation', 'composeDefaultPipeline.js'));
-const { adaptWithLlm, evidenceCommandsOf } = await import(join(dist, 'generation', 'adaptWithLlm.js'));
+const { evidenceCommandsOf } = await import(join(dist, 'generation', 'adaptWithLlm.js'));
+const { llmArmSource } = await import(join(dist, 'generation', 'llmCandidate.js'));
 const { checkPipelinePolicy } = await import(join(dist, 'generation', 'pipelinePolicy.js'));
 const { validatePipeline } = await import(join(dist, 'generation', 'validatePipeline.js'));
 const { LocalRepoReader } = await import(join(dist, 'repo', 'LocalRepoReader.js'));
@@ -88,20 +91,44 @@ for (const name of names) {
   const analysis = await analyzeRepository(new LocalRepoReader(join(fixtures, name)));
   const base = composeDefaultPipeline(analysis).config;
   const evidenceCommands = evidenceCommandsOf(analysis);
+  // the base (proven) and a weaker look-alike: the ranking must pick the base
+  const { createHash } = await import('node:crypto');
+  const h = (t) => createHash('sha256').update(t).digest('hex');
+  const weaker = `${base}\n# an older variant\n`;
+  const candidates = [
+    { hash: h(weaker), source: 'template', config: weaker, label: `older ${name}` },
+    { hash: h(base), source: 'default', config: base, label: `template ${name}` },
+  ];
+  const standings = [
+    { hash: h(base), mean: 0.9, runs: 10, gated: true, banned: false, broken: false },
+    { hash: h(weaker), mean: 0.3, runs: 10, gated: false, banned: false, broken: false },
+  ];
   for (const sc of scenarios(base)) {
     for (let it = 0; it < ITER; it++) {
       const c0 = process.cpuUsage();
-      const r = await adaptWithLlm(
-        {
-          analysis,
-          base: { config: base, label: `template ${name}` },
-          evidenceCommands,
-          learnStage,
-          allowedRegistries: [],
-        },
-        { llm: standIn(sc.answers), repairRounds: REPAIR_ROUNDS },
-      );
+      const source = llmArmSource({
+        llm: standIn(sc.answers),
+        repairRounds: REPAIR_ROUNDS,
+        allowedRegistries: [],
+        standings: async () => standings,
+      });
+      const armResult = await source.propose({
+        analysis,
+        context: { tenant: 'bench', language: analysis.language, framework: analysis.framework },
+        candidates,
+        learnStage,
+      });
       const c1 = process.cpuUsage(c0);
+      const o = armResult.outcome;
+      const r =
+        armResult.kind === 'candidate'
+          ? { kind: 'candidate', arm: armResult.arm, overheadMs: o.overheadMs, repairRounds: o.repairRounds }
+          : {
+              kind: 'fallback',
+              reason: o?.reason ?? 'none',
+              overheadMs: o?.overheadMs ?? 0,
+              repairRounds: o?.repairRounds ?? 0,
+            };
       cpu.push((c1.user + c1.system) / 1000);
       total++;
       overhead.push(r.overheadMs);

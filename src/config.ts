@@ -68,6 +68,9 @@ const schema = z.object({
   PIPELINE_LEARNER_JOB_POLL_MS: int(10).default(500),
   PIPELINE_LEARNER_JOB_LEASE_MS: int(1000).default(60_000),
   PIPELINE_LEARNER_GITLAB_TIMEOUT_MS: int(100).default(10_000),
+  // the call budget shared by every worker on the database (GitLab.com allows 2,000/min); 0 = no limiter
+  PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN: int(0).default(2000),
+  PIPELINE_LEARNER_GITLAB_MAX_WAIT_S: int(0).default(10),
   PIPELINE_LEARNER_RECONCILE_LOOKBACK_H: int(1).default(24),
   PIPELINE_LEARNER_DRAIN_TIMEOUT_S: int(1).default(30),
   PIPELINE_LEARNER_SPOOL_DIR: z.string().trim().min(1).optional(),
@@ -79,6 +82,10 @@ const schema = z.object({
   PIPELINE_LEARNER_METRICS_PORT: int(0).optional(),
   PIPELINE_LEARNER_METRICS_HOST: z.string().default('127.0.0.1'),
   PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: int(0).default(50),
+  PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S: int(0).default(15),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
 
   PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
@@ -115,7 +122,15 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | null;
   chromaUrl: string | null;
-  gitlab: { url: string; token: string; timeoutMs: number } | null;
+  gitlab: {
+    url: string;
+    token: string;
+    timeoutMs: number;
+    /** calls per minute for all workers together; 0 = no client-side limit */
+    rateLimitPerMin: number;
+    /** a call waits at most this long for the budget; beyond it the job is retried with backoff */
+    maxWaitS: number;
+  } | null;
   webhook: {
     secret: string | null;
     signingToken: string | null;
@@ -130,7 +145,15 @@ export interface Config {
   reconcileIntervalS: number;
   reconcileLookbackH: number;
   /** a separate /metrics listener (no auth; loopback unless told otherwise); null = /metrics on the main port */
-  metrics: { port: number | null; host: string; maxContexts: number };
+  metrics: {
+    port: number | null;
+    host: string;
+    maxContexts: number;
+    /** scrape-time database figures older than this are refreshed (in the background once there are some); 0 = every scrape */
+    dbMaxAgeS: number;
+  };
+  /** OpenTelemetry traces (off unless OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set) */
+  tracing: { endpoint: string; tracesEndpoint: string | null; serviceName: string | null } | null;
   /** how long SIGTERM (or the parent going away) waits for running jobs before exiting anyway */
   drainTimeoutS: number;
   intake: {
@@ -182,6 +205,8 @@ export interface Config {
     ratePerMrPerHour: number;
     commitAuthorName: string;
     commitAuthorEmail: string;
+    /** PUBLIC_URL: replies to `/pipeline stats` and `best` link the stack's dashboard page when set */
+    publicUrl?: string | null;
   };
 }
 
@@ -226,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             url: e.GITLAB_URL.replace(/\/+$/, ''),
             token: e.GITLAB_TOKEN,
             timeoutMs: e.PIPELINE_LEARNER_GITLAB_TIMEOUT_MS,
+            rateLimitPerMin: e.PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN,
+            maxWaitS: e.PIPELINE_LEARNER_GITLAB_MAX_WAIT_S,
           }
         : null,
     webhook: {
@@ -263,7 +290,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PIPELINE_LEARNER_METRICS_PORT ?? null,
       host: e.PIPELINE_LEARNER_METRICS_HOST,
       maxContexts: e.PIPELINE_LEARNER_METRICS_MAX_CONTEXTS,
+      dbMaxAgeS: e.PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S,
     },
+    tracing:
+      e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        ? {
+            endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? '',
+            tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? null,
+            serviceName: e.OTEL_SERVICE_NAME?.trim() || null,
+          }
+        : null,
     logLevel: e.LOG_LEVEL,
     jobs: {
       concurrency: e.PIPELINE_LEARNER_WORKER_CONCURRENCY,
@@ -291,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerMrPerHour: e.PIPELINE_LEARNER_RATE_MR_PER_HOUR,
       commitAuthorName: e.PIPELINE_LEARNER_COMMIT_AUTHOR_NAME,
       commitAuthorEmail: e.PIPELINE_LEARNER_COMMIT_AUTHOR_EMAIL,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     },
   };
 }

@@ -4,23 +4,29 @@ import { type ServerType, serve as serveHttp } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { learnedSource, VectorTemplateStore } from './candidateSources.js';
 import { toGeneratedPipeline, toLearnerPort } from './commands/adapters.js';
-import type { CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
+import type { AssistantPort, CommandDeps, ProposalGenerator } from './commands/CommandDeps.js';
 import { restCommit, restStatus } from './commands/restOperations.js';
 import type { Config } from './config.js';
+import { createCallBudget } from './db/callBudget.js';
+import { chatStoreFor } from './db/chatStore.js';
 import { commandStoreFor } from './db/commandStore.js';
 import { releaseAllRunning } from './db/jobQueue.js';
 import { createLearningStore } from './db/learningStore.js';
 import { metricsSource } from './db/metricsQueries.js';
 import { databaseReady, embeddedStoreExists, migrateToLatest, openDatabase, type Store } from './db/openDatabase.js';
+import { repositoryFactsStore } from './db/repositoryFacts.js';
 import { ensureSetting } from './db/settings.js';
 import { UserFacingError } from './errors.js';
 import { analyzeRepository } from './generation/analyzeRepository.js';
 import type { LearnStageOptions } from './generation/ensureLearnStage.js';
 import { generateForProject } from './generation/generateForProject.js';
 import { type GenerateDeps, toGenerationJson } from './generation/generatePipeline.js';
-import { createGitLab } from './gitlab/GitbeakerGitLab.js';
+import type { CallLimiter } from './gitlab/callBudget.js';
+import { createGitLab, normaliseBaseUrl } from './gitlab/GitbeakerGitLab.js';
 import type { GitLab } from './gitlab/GitLab.js';
+import { chatRoutes } from './http/chatRoutes.js';
 import { createApp } from './http/createApp.js';
+import { dashboardRoutes } from './http/dashboardRoutes.js';
 import { type DeliverySpool, openDeliverySpool } from './http/deliverySpool.js';
 import { createIntakeBatcher } from './http/intakeBatcher.js';
 import { metricsRoute } from './http/metricsRoute.js';
@@ -33,15 +39,18 @@ import { pipelineEventHandler } from './jobs/handlers/pipelineEvent.js';
 import { handleProposalOutcome } from './jobs/handlers/proposalOutcome.js';
 import { purgeExpired } from './jobs/handlers/purgeExpired.js';
 import { reconcileOnce } from './jobs/handlers/reconcile.js';
-import type { DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
+import type { BudgetObserver, DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
-import { type LearningContext, tenantOf } from './learning/Chooser.js';
+import { tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
 import { learnerOptionsFrom } from './learning/LearnerOptions.js';
+import type { Llm } from './llm/Llm.js';
+import { buildAssistant, buildLlmWiring, checkLlmAtStartup, type LlmWiring } from './llmWiring.js';
 import { createLogger, type Logger } from './log.js';
-import { instrumentGitLab, instrumentHandlers } from './metrics/instrument.js';
-import { learningReports } from './metrics/learningReport.js';
-import { ServiceMetrics, type TopArm } from './metrics/ServiceMetrics.js';
+import { instrumentGitLab, instrumentHandlers, traceHandlers } from './metrics/instrument.js';
+import { learningReports, serviceReport } from './metrics/learningReport.js';
+import { ServiceMetrics } from './metrics/ServiceMetrics.js';
+import { traceMethods } from './metrics/spans.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
 import { EMOJI_EVENT, NOTE_EVENT, PIPELINE_EVENT, type PipelineSnapshot } from './webhooks/events.js';
@@ -55,8 +64,20 @@ export interface ServiceParts {
   log?: Logger;
   gitlab?: GitLab | null;
   vectors?: VectorIndex;
+  /** replaces the Ollama client built from OLLAMA_HOST (null: no LLM) */
+  llm?: Llm | null;
+  /** false: nothing is counted or timed and /metrics is not served (bench:observability's baseline) */
+  metrics?: false;
   /** where the startup banner goes (stdout for `serve`) */
   print?: (text: string) => void;
+  /**
+   * `all` (default): one process does everything. With `serve --workers N` on PostgreSQL the parent
+   * is `intake` (HTTP, reconciler, retention; no job worker, `onWake` tells the worker processes)
+   * and each child is `worker` (the job worker only, no listener).
+   */
+  role?: 'all' | 'intake' | 'worker';
+  /** called when jobs were enqueued (role `intake`: wakes the worker processes) */
+  onWake?: () => void;
 }
 
 export interface Service {
@@ -97,24 +118,29 @@ export interface Domain {
   vectors: VectorIndex;
   templates: VectorTemplateStore;
   generateDeps: Omit<GenerateDeps, 'lint'>;
+  /** the local LLM (OLLAMA_HOST); its arm is generateDeps.llm */
+  llm: LlmWiring;
 }
 
 function learnStageOptions(config: Config): LearnStageOptions {
   return { component: config.learnComponent, serviceUrl: config.publicUrl };
 }
 
-function buildDomain(config: Config, store: Store, vectors: VectorIndex): Domain {
+function buildDomain(config: Config, store: Store, vectors: VectorIndex, options: { llm?: Llm | null } = {}): Domain {
   const learner = new Learner({
     store: createLearningStore(store.db),
     options: learnerOptionsFrom(config.learner),
     defaultPolicy: config.learner.policy,
   });
   const templates = new VectorTemplateStore(vectors);
+  const llm = buildLlmWiring(config, learner, { vectors, ...(options.llm !== undefined ? { llm: options.llm } : {}) });
   return {
     learner,
     vectors,
     templates,
+    llm,
     generateDeps: {
+      llm: llm.armSource,
       learned: learnedSource(store.db, { shareAcrossTenants: config.learner.shareAcrossTenants }),
       templates,
       chooser: learner,
@@ -167,7 +193,7 @@ function proposalGenerator(gitlab: GitLab, domain: Domain): ProposalGenerator {
       const tenant = tenantOf(req.project.path);
       const g = await generateForProject(
         gitlab,
-        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides },
+        { project: req.project.id, ref: req.sha ?? req.ref, tenant, overrides: req.overrides, llm: req.llm },
         domain.generateDeps,
       );
       const arms = await domain.learner.arms({ tenant, language: g.language, framework: g.framework });
@@ -237,6 +263,7 @@ function restOperations(d: CommandHandlerDeps, gitlab: GitLab, domain: Domain) {
           ref,
           tenant: tenantOf(project.path_with_namespace),
           overrides: { language: input.language, framework: input.framework, policy: input.policy },
+          ...(input.llm ? { llm: true } : {}),
         },
         domain.generateDeps,
       );
@@ -283,6 +310,33 @@ function guardDriverFaults(store: Store, log: Logger): () => void {
   return () => process.off('uncaughtException', onUncaught);
 }
 
+/**
+ * The GitLab call budget shared by every worker on the store (issue 10 item 3): a token bucket per GitLab
+ * instance in the database, null when PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN is 0 or GitLab is unset.
+ */
+export function gitlabCallBudget(config: Config, store: Store, metrics?: ServiceMetrics): CallLimiter | null {
+  if (!config.gitlab || config.gitlab.rateLimitPerMin <= 0) return null;
+  return createCallBudget(store.db, {
+    instance: normaliseBaseUrl(config.gitlab.url),
+    perMinute: config.gitlab.rateLimitPerMin,
+    maxWaitMs: config.gitlab.maxWaitS * 1000,
+    onTake: (permit) => {
+      metrics?.gitlabBudgetRemaining.set(permit.remaining);
+      if (permit.waitMs > 0) metrics?.gitlabBudgetWaitSeconds.inc(permit.waitMs / 1000);
+    },
+  });
+}
+
+function budgetObserver(metrics: ServiceMetrics, limiter: CallLimiter | null): BudgetObserver {
+  return {
+    observe({ facts, calls }) {
+      metrics.gitlabCallsPerPipeline.observe({ part: 'facts' }, facts.calls);
+      metrics.gitlabCallsPerPipeline.observe({ part: 'total' }, calls);
+    },
+    remaining: () => limiter?.remaining() ?? null,
+  };
+}
+
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
@@ -296,26 +350,18 @@ function closeServer(server: ServerType): Promise<void> {
  */
 export async function startService(config: Config, parts: ServiceParts = {}): Promise<Service> {
   const log = parts.log ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
-  const store = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: 'serve' });
+  const store = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    command: 'serve',
+    asyncCommit: parts.role === 'worker',
+  });
   try {
     return await startOnStore(config, store, { ...parts, log });
   } catch (err) {
     await store.close();
     throw err;
   }
-}
-
-/** The arm the learner ranks first in a context (banned and broken ones left out), for the metrics. */
-async function bestArm(
-  learner: Learner,
-  context: LearningContext,
-): Promise<Omit<TopArm, keyof LearningContext> | null> {
-  const best = (await learner.arms(context))
-    .filter((a) => !a.banned && !a.broken)
-    .sort((a, b) => b.expectedReward - a.expectedReward)[0];
-  return best
-    ? { hash: best.hash, source: best.source, mean: best.mean, low: best.low, high: best.high, runs: best.runs }
-    : null;
 }
 
 /** The job handlers, and the dependencies the HTTP routes share with them (null without GitLab). */
@@ -326,6 +372,8 @@ function jobHandlers(
   gitlab: GitLab | null,
   vectors: VectorIndex,
   log: Logger,
+  assistant: AssistantPort | null,
+  budget: BudgetObserver,
 ): { handlers: JobHandlers; commandDeps: CommandHandlerDeps | null; recordDeps: RecordDeps | null } {
   if (!gitlab) {
     log.warn('GITLAB_URL/GITLAB_TOKEN unset: webhook events are accepted and stay queued until GitLab is configured');
@@ -339,6 +387,7 @@ function jobHandlers(
     config: config.bot,
     log,
     botUser: cachedBotUser(gitlab),
+    assistant,
   };
   const recordDeps: RecordDeps = {
     db: store.db,
@@ -347,6 +396,8 @@ function jobHandlers(
     detect: defaultDetect,
     learner: learnerObserver(domain.learner),
     log,
+    facts: repositoryFactsStore(store.db),
+    budget,
   };
   const proposalOutcome = async (s: PipelineSnapshot) => {
     await handleProposalOutcome(
@@ -393,7 +444,8 @@ function startBackground(
   config: Config,
   store: Store,
   gitlab: GitLab | null,
-  worker: Worker,
+  holder: string,
+  wake: () => void,
   log: Logger,
 ): { reconcile: () => Promise<boolean>; timers: NodeJS.Timeout[] } {
   const reconcile = async () => {
@@ -402,12 +454,12 @@ function startBackground(
       db: store.db,
       gitlab,
       log,
-      holder: worker.id,
+      holder,
       lookbackH: config.reconcileLookbackH,
       maxAttempts: config.jobs.maxAttempts,
       leaseMs: Math.max(10_000, config.reconcileIntervalS * 1000),
     });
-    if (r.enqueued) worker.wake();
+    if (r.enqueued) wake();
     return r.ran;
   };
   const timers: NodeJS.Timeout[] = [];
@@ -441,29 +493,69 @@ export async function startOnStore(
     const released = await releaseAllRunning(store.db);
     if (released) log.warn({ count: released }, 'jobs interrupted by the previous run are queued again');
   }
+  // OpenTelemetry only when asked for: the SDK is not even loaded otherwise
+  const tracing = config.tracing ? await (await import('./metrics/tracing.js')).startTracing(config.tracing) : null;
   const vectors = parts.vectors ?? buildVectors(config, store);
-  const domain = buildDomain(config, store, vectors);
+  const domain = buildDomain(config, store, vectors, parts.llm !== undefined ? { llm: parts.llm } : {});
+  // the startup check says what works and exactly what to run when the model is missing; it never stops the start
+  const llmCheck = await checkLlmAtStartup(config);
+  if (llmCheck.ok) log.info({ llm: llmCheck.enabled }, llmCheck.message);
+  else log.warn({ llm: true }, llmCheck.message);
+  if (tracing) traceMethods(domain.learner, 'learner', ['choose', 'observeRun', 'attachReward', 'feedback']);
+  const scrapeSource = metricsSource(store.db, domain.learner);
+  const metricsOn = parts.metrics !== false;
   const metrics = new ServiceMetrics({
-    source: metricsSource(store.db, (c) => bestArm(domain.learner, c)),
+    source: scrapeSource,
     maxContexts: config.metrics.maxContexts,
+    dbMaxAgeMs: config.metrics.dbMaxAgeS * 1000,
   });
+  const limiter = parts.gitlab === undefined ? gitlabCallBudget(config, store, metrics) : null;
+  const reports = learningReports(store.db, domain.learner, { maxAgeMs: config.metrics.dbMaxAgeS * 1000 });
   const rawGitLab =
     parts.gitlab !== undefined
       ? parts.gitlab
       : config.gitlab
-        ? createGitLab({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.timeoutMs })
+        ? createGitLab({
+            url: config.gitlab.url,
+            token: config.gitlab.token,
+            timeoutMs: config.gitlab.timeoutMs,
+            limiter: limiter ?? undefined,
+          })
         : null;
-  const gitlab = rawGitLab && instrumentGitLab(rawGitLab, metrics);
+  const gitlab = rawGitLab && (metricsOn ? instrumentGitLab(rawGitLab, metrics) : rawGitLab);
   domain.templates
     .seedBuiltIns()
     .then((n) => n && log.info({ count: n }, 'built-in templates written to pipeline_templates'))
     .catch((err) =>
       log.warn({ err }, 'could not seed pipeline_templates; generation falls back to the built-in defaults'),
     );
-  const { handlers, commandDeps, recordDeps } = jobHandlers(config, store, domain, gitlab, vectors, log);
+  const chats = chatStoreFor(store.db);
+  const assistant =
+    gitlab && domain.llm.llm
+      ? buildAssistant({
+          config: { llm: config.llm, bot: config.bot, learnStage: learnStageOptions(config) },
+          llm: domain.llm.llm,
+          gitlab,
+          store: commandStoreFor(store.db),
+          chats,
+          generator: proposalGenerator(gitlab, domain),
+          learner: toLearnerPort(domain.learner),
+          secrets: configSecrets(config, [secret.secret]),
+        })
+      : null;
+  const { handlers, commandDeps, recordDeps } = jobHandlers(
+    config,
+    store,
+    domain,
+    gitlab,
+    vectors,
+    log,
+    assistant?.port ?? null,
+    budgetObserver(metrics, limiter),
+  );
   const worker = createWorker({
     db: store.db,
-    handlers: instrumentHandlers(handlers, metrics),
+    handlers: traceHandlers(metricsOn ? instrumentHandlers(handlers, metrics) : handlers),
     log,
     concurrency: config.jobs.concurrency,
     pollMs: config.jobs.pollMs,
@@ -473,20 +565,27 @@ export async function startOnStore(
     secrets: configSecrets(config, [secret.secret]),
   });
 
-  const spool = openSpool(config.intake.spoolDir, log);
+  const role = parts.role ?? 'all';
+  const wake = () => {
+    worker.wake();
+    parts.onWake?.();
+  };
+
+  // a worker process never takes deliveries: the spool is the intake process's
+  const spool = role === 'worker' ? null : openSpool(config.intake.spoolDir, log);
   const intake = createIntakeBatcher(store.db, {
     maxInFlight: store.kind === 'pglite' ? 1 : 4,
     spool,
     writeTimeoutMs: config.intake.writeTimeoutMs,
     log,
-    onReplayed: () => worker.wake(),
+    onReplayed: wake,
   });
   const unguard = store.kind === 'postgres' ? guardDriverFaults(store, log) : () => {};
   const readAuth = { apiToken: config.apiToken, publicRead: config.publicRead };
   const app = createApp({
     log,
     ready: () => databaseReady(store.db),
-    metrics: { metrics, route: config.metrics.port === null },
+    metrics: metricsOn ? { metrics, route: config.metrics.port === null } : undefined,
     webhook: {
       db: store.db,
       log,
@@ -496,7 +595,7 @@ export async function startOnStore(
       maxBodyBytes: config.webhook.maxBodyBytes,
       maxAttempts: config.jobs.maxAttempts,
       intake,
-      onEnqueued: () => worker.wake(),
+      onEnqueued: wake,
     },
     learn: {
       db: store.db,
@@ -506,18 +605,36 @@ export async function startOnStore(
       rank: (ctx) => domain.learner.arms(ctx),
     },
     extra: [
-      reportRoutes(learningReports(store.db, domain.learner), readAuth),
+      reportRoutes(reports, readAuth),
+      dashboardRoutes({
+        reports,
+        service: () => serviceReport(store.db, scrapeSource, metrics),
+        ...readAuth,
+        publicUrl: config.publicUrl,
+      }),
       pipelineRoutes({
         apiToken: config.apiToken,
         operations: commandDeps && gitlab ? restOperations(commandDeps, gitlab, domain) : null,
       }),
+      chatRoutes({
+        apiToken: config.apiToken,
+        log,
+        chat:
+          assistant && gitlab
+            ? { assistant: assistant.assistant, chats, gitlab }
+            : {
+                unavailable: !domain.llm.llm
+                  ? 'the chat needs the local LLM: set OLLAMA_HOST on the service (and pull the model, e.g. `ollama pull llama3.1:8b`)'
+                  : 'GitLab is not configured on the service (GITLAB_URL, GITLAB_TOKEN)',
+              },
+      }),
     ],
   });
 
-  const server = await listen(app.fetch, config.port, config.host);
-  const port = (server.address() as AddressInfo).port;
+  const server = role === 'worker' ? null : await listen(app.fetch, config.port, config.host);
+  const port = server ? (server.address() as AddressInfo).port : 0;
   const metricsServer =
-    config.metrics.port === null
+    config.metrics.port === null || role === 'worker' || !metricsOn
       ? null
       : await listen(metricsRoute(metrics, { open: true }).fetch, config.metrics.port, config.metrics.host);
   if (metricsServer)
@@ -527,12 +644,19 @@ export async function startOnStore(
     );
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = config.publicUrl ?? `http://${shownHost}:${port}`;
-  worker.start();
+  if (role !== 'intake') worker.start();
 
-  const { reconcile, timers } = startBackground(config, store, gitlab, worker, log);
+  // a worker process leaves the reconciler and the retention purge to the intake process
+  const { reconcile, timers } =
+    role === 'worker'
+      ? { reconcile: async () => false, timers: [] as NodeJS.Timeout[] }
+      : startBackground(config, store, gitlab, worker.id, wake, log);
 
-  parts.print?.(webhookBanner(url, secret));
-  log.info({ port, store: store.kind, worker: worker.id }, 'service started');
+  if (role !== 'worker')
+    parts.print?.(`${webhookBanner(url, secret)}
+${llmCheck.message}
+`);
+  log.info({ port, store: store.kind, worker: worker.id, role }, 'service started');
 
   let stopping: Promise<void> | null = null;
   return {
@@ -547,12 +671,13 @@ export async function startOnStore(
     stop() {
       stopping ??= (async () => {
         for (const t of timers) clearTimeout(t);
-        const closed = Promise.all([closeServer(server), metricsServer && closeServer(metricsServer)]);
+        const closed = Promise.all([server && closeServer(server), metricsServer && closeServer(metricsServer)]);
         intake.close();
         await worker.drain();
         await closed;
         await spool?.close();
         await store.close();
+        await tracing?.shutdown().catch((err) => log.warn({ err }, 'could not flush the last spans'));
         unguard();
         log.info('service stopped');
       })();

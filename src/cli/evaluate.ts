@@ -65,6 +65,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const r = evaluateOffline(decisions, POLICIES[name], { bootstrap });
   if (values.json) {
     io.stdout(`${JSON.stringify(r)}\n`);
+    // stdout stays one JSON document; the warning (also in r.warnings) goes to stderr as in text mode
+    for (const w of r.warnings) io.stderr(`warning: ${w}\n`);
     return 0;
   }
   if (r.decisions === 0) {

@@ -17,11 +17,12 @@ import { LANGUAGES } from '../generation/slugs.js';
 import type { Chooser } from '../learning/Chooser.js';
 import { PriorChooser } from '../learning/PriorChooser.js';
 import { isPolicyName, POLICY_NAMES } from '../learning/policies.js';
+import { buildLlmWiring } from '../llmWiring.js';
 import { StoreUnavailableError, withDomain } from '../main.js';
 import { LocalRepoReader } from '../repo/LocalRepoReader.js';
 
 export const help = `Usage: pipeline-learner generate <dir> [--json] [--write [--force]] [--dockerfile PATH]
-                                [--language L] [--framework F] [--policy P]
+                                [--language L] [--framework F] [--policy P] [--llm]
 
 Proposes a .gitlab-ci.yml for a local checkout. Standard output carries only the pipeline YAML,
 so \`pipeline-learner generate . > .gitlab-ci.yml\` gives a valid file; the detection evidence,
@@ -37,10 +38,15 @@ builds an image and the repository has none) go to standard error.
   --language L      override the detected language (${LANGUAGES.join(', ')})
   --framework F     override the detected framework (one of the language's, e.g. django)
   --policy P        learner policy (${POLICY_NAMES.join(', ')})
+  --llm             also ask the local LLM (OLLAMA_HOST) to adapt the best proven configuration;
+                    its answer is validated, repaired and policy-checked, never used raw; when
+                    the learner does not choose it, it is printed as an alternative
 
 Without --write nothing is written: no store is created, no row is added to an existing one and
 no decision is logged; an existing store (DATA_DIR, or DATABASE_URL) is only read for learned
-configurations. Nothing is sent over the network except to DATABASE_URL/CHROMA_URL when set.
+configurations. Nothing is sent over the network except to DATABASE_URL/CHROMA_URL when set, and
+with --llm to OLLAMA_HOST (the repository's facts and commands, a README excerpt, the base
+configuration; see docs/llm.md).
 Environment: DATA_DIR, DATABASE_URL, LEARN_COMPONENT (include the learn component instead of an
 inline job), PUBLIC_URL (baked into the inline learn job).
 `;
@@ -66,6 +72,7 @@ function explain(g: Generation): string {
     `# confidence: ${g.confidence.toFixed(2)}${g.untested ? ' (uninformed start: Beta(1,1))' : ''}`,
     `# tests:      ${g.tests.length > 0 ? g.tests.join('; ') : 'none: no tests found, so the proposal has no test job'}`,
     `# hash:       ${g.hash.slice(0, 12)}`,
+    ...(g.llm ? [`# llm:        ${g.llm.message}`] : []),
     '# evidence:',
     ...g.evidence.map((e) => `#   ${e.fact} ← ${e.file}: ${e.detail}`),
   ];
@@ -73,6 +80,10 @@ function explain(g: Generation): string {
     lines.push(`# sub-projects: ${g.analysis.subprojects.map((s) => `${s.path} (${s.language})`).join(', ')}`);
   const rejected = g.candidatesTried.filter((t) => !t.ok);
   for (const r of rejected) lines.push(`# rejected ${r.label}: ${r.errors.join('; ')}`);
+  if (g.llm?.alternative) {
+    lines.push(`# alternative (${g.llm.alternative.label}; not chosen, no runs yet):`);
+    lines.push(commentBlock(g.llm.alternative.config).replace(/\n$/, ''));
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -108,9 +119,12 @@ export async function runGenerate(opts: GenerateOptions, io: CliIo, deps: Genera
       reader,
       tenant: 'local',
       overrides: { language: opts.language, framework: opts.framework, policy: opts.policy },
+      ...(opts.llm ? { llm: true } : {}),
     },
     {
       ...deps,
+      // the CLI asks the model only when told to (--llm)
+      llm: opts.llm ? deps.llm : null,
       learnStage: { component: io.env.LEARN_COMPONENT?.trim() || null, serviceUrl: io.env.PUBLIC_URL?.trim() || null },
     },
   ).catch((err: unknown) => {
@@ -184,6 +198,7 @@ function parse(argv: string[]) {
       language: { type: 'string' },
       framework: { type: 'string' },
       policy: { type: 'string' },
+      llm: { type: 'boolean' },
     },
   });
 }
@@ -197,6 +212,11 @@ function parse(argv: string[]) {
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const opts = parseGenerateArgs(argv);
   const config = loadConfig(io.env);
+  if (opts.llm && !config.ollama)
+    throw new UserFacingError(
+      '--llm needs the local LLM: set OLLAMA_HOST (e.g. http://localhost:11434) and pull the model (`ollama pull llama3.1:8b`)',
+      { exitCode: 2 },
+    );
   const readOnly = !opts.write;
   try {
     return await withDomain(
@@ -220,6 +240,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       throw err;
     return runGenerate(opts, io, {
       chooser: new PriorChooser(),
+      llm: buildLlmWiring(config, null).armSource,
       notices: [`${errorMessage(err)}; going on without learned candidates, nothing recorded`],
     });
   }

@@ -1,3 +1,4 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import type { CliIo } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/openDatabase.js';
@@ -5,7 +6,7 @@ import { getSetting } from '../db/settings.js';
 import { UserFacingError } from '../errors.js';
 import { startService, WEBHOOK_SECRET_SETTING } from '../main.js';
 
-export const help = `Usage: pipeline-learner serve [--print-webhook-secret]
+export const help = `Usage: pipeline-learner serve [--workers N] [--print-webhook-secret]
 
 Runs the webhook intake (POST /webhooks/gitlab), the job worker, the reconciler and the REST API
 on PORT (default 8080). Without DATABASE_URL the embedded store in DATA_DIR is used (one process
@@ -18,15 +19,48 @@ running are retried after their lease). Started by npm (\`npm start\`), which do
 on, the service drains the same way when npm goes away.
 
 Options:
+  --workers N             PostgreSQL only: run the job worker in N separate processes (they share
+                          the queue through FOR UPDATE SKIP LOCKED); this process keeps the
+                          intake, the API, the reconciler and the retention purge. A worker process
+                          that dies is restarted. The embedded store is one process's: refused.
   --print-webhook-secret  print the stored webhook secret and exit
 `;
 
-export async function run(argv: string[], io: CliIo): Promise<number> {
-  const unknown = argv.filter((a) => a !== '--print-webhook-secret');
-  if (unknown.length) throw new UserFacingError(`unknown option ${unknown[0]}\n\n${help}`, { exitCode: 2 });
-  const config = loadConfig(io.env);
+const WORKER_PROCESS = '--worker-process';
 
-  if (argv.includes('--print-webhook-secret')) {
+function parseArgs(argv: string[]): { workers: number | null; workerProcess: boolean; printSecret: boolean } {
+  let workers: number | null = null;
+  let workerProcess = false;
+  let printSecret = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--print-webhook-secret') printSecret = true;
+    else if (a === WORKER_PROCESS) workerProcess = true;
+    else if (a === '--workers' || a.startsWith('--workers=')) {
+      const v = a === '--workers' ? argv[++i] : a.slice('--workers='.length);
+      const n = Number(v);
+      if (!v || !Number.isInteger(n) || n < 1 || n > 64) {
+        throw new UserFacingError(`--workers needs a whole number from 1 to 64, got ${v ?? 'nothing'}`, {
+          exitCode: 2,
+        });
+      }
+      workers = n;
+    } else throw new UserFacingError(`unknown option ${a}\n\n${help}`, { exitCode: 2 });
+  }
+  return { workers, workerProcess, printSecret };
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv);
+  const config = loadConfig(io.env);
+  if (args.workers !== null && !config.databaseUrl) {
+    throw new UserFacingError(
+      '--workers needs PostgreSQL (DATABASE_URL): the embedded store lives in one process (its data directory is locked to it), so worker processes cannot share it. Without --workers the job worker runs in this process.',
+      { exitCode: 2 },
+    );
+  }
+
+  if (args.printSecret) {
     if (config.webhook.secret) {
       io.stdout('GITLAB_WEBHOOK_SECRET is set: the secret is its value.\n');
       return 0;
@@ -44,10 +78,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   // taken before the (possibly slow) start, so a parent that goes away meanwhile is noticed too
   const parent = process.ppid;
-  const service = await startService(config, { print: io.stdout });
+  const pool = args.workers !== null ? workerPool(args.workers, io) : null;
+  const service = await startService(
+    config,
+    args.workerProcess
+      ? { role: 'worker' }
+      : pool
+        ? { print: io.stdout, role: 'intake', onWake: pool.wake }
+        : { print: io.stdout },
+  );
+  pool?.start();
+  if (args.workerProcess) {
+    // told by the parent: wake (jobs were enqueued) or stop; the parent gone (kill -9) means stop too
+    process.on('message', (m) => {
+      if (m === 'wake') service.worker.wake();
+    });
+  }
   const code = await new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (why: string) => {
+    const stop = (why: string, quietRepeat = false) => {
+      if (stopping && quietRepeat) return;
       if (stopping) {
         io.stderr(`pipeline-learner serve: ${why} again, exiting without waiting for running jobs\n`);
         process.exit(1);
@@ -61,7 +111,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         resolve(1);
       }, config.drainTimeoutS * 1000);
       limit.unref();
-      service.stop().then(
+      Promise.all([service.stop(), pool?.stop()]).then(
         () => {
           clearTimeout(limit);
           resolve(0);
@@ -76,6 +126,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     if (io.env.npm_lifecycle_event) watchParent(parent, () => stop('npm exited'));
+    if (args.workerProcess) {
+      process.on('message', (m) => m === 'stop' && stop('the serve process is stopping', true));
+      process.on('disconnect', () => stop('the serve process went away', true));
+    }
   });
   // whatever is still open (a connection to a database that went away) must not hold the exit
   setTimeout(() => process.exit(code), 1000).unref();
@@ -94,4 +148,55 @@ function watchParent(parent: number, onGone: () => void): void {
     }
   }, 500);
   timer.unref();
+}
+
+/**
+ * `serve --workers N`: N child processes (this same CLI, role worker) that run the job worker only.
+ * A child that dies unexpectedly is restarted after a second; wakes are coalesced to one message per
+ * child per 5 ms.
+ */
+function workerPool(n: number, io: CliIo) {
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  let wakeTimer: NodeJS.Timeout | null = null;
+  const script = process.argv[1]!;
+  const spawnOne = (slot: number) => {
+    const child = fork(script, ['serve', WORKER_PROCESS], {
+      env: { ...process.env, PIPELINE_LEARNER_WORKER_SLOT: String(slot) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.add(child);
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      if (stopping) return;
+      io.stderr(
+        `pipeline-learner serve: worker process ${slot} exited (${signal ?? code}); starting it again in 1 s\n`,
+      );
+      setTimeout(() => !stopping && spawnOne(slot), 1000).unref();
+    });
+  };
+  return {
+    start() {
+      for (let i = 1; i <= n; i++) spawnOne(i);
+    },
+    wake() {
+      if (wakeTimer) return;
+      wakeTimer = setTimeout(() => {
+        wakeTimer = null;
+        for (const c of children) if (c.connected) c.send('wake');
+      }, 5);
+    },
+    /** asks every child to drain (they finish running jobs) and waits for their exits */
+    async stop(): Promise<void> {
+      stopping = true;
+      const exits = [...children].map(
+        (c) =>
+          new Promise<void>((resolve) =>
+            c.exitCode !== null || c.signalCode ? resolve() : c.once('exit', () => resolve()),
+          ),
+      );
+      for (const c of children) if (c.connected) c.send('stop');
+      await Promise.all(exits);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { GitLab } from '../gitlab/GitLab.js';
+import type { GitLab, MergeRequestInfo } from '../gitlab/GitLab.js';
 
 /**
  * Everything a command runner may touch, as interfaces. The composition root adapts the real
@@ -13,6 +13,23 @@ export interface CommandDeps {
   learner: LearnerPort;
   clock: () => Date;
   config: BotSettings;
+  /** the local LLM's assistant (`ask`, `explain`); null/absent when OLLAMA_HOST is unset */
+  assistant?: AssistantPort | null;
+}
+
+// ---- assistant (local LLM) ----
+
+export interface AssistantRequest {
+  project: { id: number; path: string; configPath: string };
+  mr: MergeRequestInfo;
+  user: { id: number; username: string };
+}
+
+export interface AssistantPort {
+  /** `/pipeline ask`: a tool-calling answer, kept in the MR's chat session */
+  ask(request: AssistantRequest & { question: string }): Promise<{ body: string }>;
+  /** `/pipeline explain`: the failure's likely cause; a repaired configuration becomes a proposal */
+  explain(request: AssistantRequest & { pipelineId: number | null }): Promise<{ body: string; proposalId?: number }>;
 }
 
 /** The bot's settings (allowlist of group/project paths — empty = all —, dry-run, levels, limits, author). */
@@ -26,6 +43,8 @@ export interface ProposeRequest {
   ref: string;
   sha: string | null;
   overrides: { language?: string; framework?: string; policy?: string };
+  /** ask the LLM even when a proven candidate exists (`/pipeline generate --llm`) */
+  llm?: boolean;
 }
 
 export interface ArmConfidenceView {
@@ -50,6 +69,8 @@ export interface GeneratedPipeline {
   decisionId: string | null;
   hash: string;
   validation?: { valid: boolean; errors: string[]; warnings: string[] } | null;
+  /** further proposals offered with this one (an LLM-adapted candidate the learner did not choose) */
+  alternatives?: GeneratedPipeline[];
 }
 
 export interface ProposalGenerator {
@@ -139,6 +160,8 @@ export interface NewProposal {
   baseSha: string | null;
   requestedBy: string;
   discussionId: string | null;
+  /** a chat session's conversation (proposals of a session bound to no merge request have mrIid 0) */
+  conversationId?: number;
 }
 
 export type ProposalPatch = Partial<

@@ -11,12 +11,36 @@ const SOURCE_NAMES: Record<string, string> = { reinforcement_learning: 'learned'
 
 /** A `Generation` as a proposal; `arm` (the learner's report for the chosen hash) adds the interval. */
 export function toGeneratedPipeline(g: Generation, arm?: ArmReport | null): GeneratedPipeline {
+  const llmLine = g.llm ? [g.llm.message] : [];
+  const alt = g.llm?.alternative;
+  const alternatives: GeneratedPipeline[] = alt
+    ? [
+        {
+          language: g.language,
+          framework: g.framework,
+          source: 'llm',
+          sourceLabel: alt.label,
+          evidence: [
+            'Adapted by a local LLM, then validated and checked against the allowlist policy; it starts from Beta(1,1) and has no runs yet',
+            ...g.evidence.map((e) => `${e.detail || e.fact} (${inlineFile(e.file)})`),
+          ],
+          confidence: { mean: 0.5, low: 0.05, high: 0.95, runs: 0 },
+          config: alt.config,
+          dockerfile: alt.dockerfile ?? null,
+          decisionId: null,
+          hash: alt.hash,
+          validation: { valid: true, errors: [], warnings: [] },
+        },
+      ]
+    : [];
   return {
+    ...(alternatives.length ? { alternatives } : {}),
     language: g.language,
     framework: g.framework,
     source: SOURCE_NAMES[g.source] ?? g.source,
     sourceLabel: g.label || null,
     evidence: [
+      ...llmLine,
       ...(g.tests.length === 0
         ? ['No tests found: the proposal has no test job, and its confidence starts from Beta(1,1)']
         : []),

@@ -18,6 +18,8 @@ export const VERBS = [
   'feedback',
   'best',
   'stats',
+  'ask',
+  'explain',
 ] as const;
 export type Verb = (typeof VERBS)[number];
 
@@ -36,6 +38,12 @@ export interface CommandArgs {
   text?: string;
   /** help <verb> */
   topic?: Verb;
+  /** generate --llm: ask the local LLM even when a proven configuration exists */
+  llm?: boolean;
+  /** ask: the question */
+  question?: string;
+  /** explain: a pipeline id (default: the MR head's latest) */
+  pipeline?: number;
 }
 
 export type ParseResult =
@@ -138,7 +146,7 @@ export function parseComment(text: unknown, options: ParseOptions = {}): ParseRe
 
 export const USAGE: Record<Verb, string> = {
   help: '/pipeline help [command]',
-  generate: '/pipeline generate [--language L] [--framework F] [--policy P]',
+  generate: '/pipeline generate [--language L] [--framework F] [--policy P] [--llm]',
   show: '/pipeline show [N]',
   approve: '/pipeline approve [N] [--force]',
   commit: '/pipeline commit [N] [--force]',
@@ -148,6 +156,8 @@ export const USAGE: Record<Verb, string> = {
   feedback: '/pipeline feedback <text>',
   best: '/pipeline best [--language L] [--framework F]',
   stats: '/pipeline stats [--language L] [--framework F]',
+  ask: '/pipeline ask <question>',
+  explain: '/pipeline explain [pipeline id]',
 };
 
 type ArgResult = { args: CommandArgs } | { error: string };
@@ -171,7 +181,8 @@ function parseFlags(
       const name = (eq >= 0 ? tok.slice(2, eq) : tok.slice(2)).toLowerCase();
       if (allowed.bool.includes(name)) {
         if (eq >= 0) return { error: `\`--${name}\` takes no value.` };
-        args.force = true;
+        if (name === 'llm') args.llm = true;
+        else args.force = true;
         continue;
       }
       if (!allowed.value.includes(name)) {
@@ -227,7 +238,19 @@ function parseArgs(verb: Verb, argText: string, rest: string): ArgResult {
       return { args: { topic: topic as Verb } };
     }
     case 'generate':
-      return parseFlags(argText, { value: ['language', 'framework', 'policy'], bool: [], positional: 'none' });
+      return parseFlags(argText, { value: ['language', 'framework', 'policy'], bool: ['llm'], positional: 'none' });
+    case 'ask': {
+      const question = joinText(argText, rest);
+      if (!question) return { error: 'Ask a question, e.g. `/pipeline ask why did the test job fail?`.' };
+      return { args: { question } };
+    }
+    case 'explain': {
+      const t = tokens(argText);
+      if (t.length === 0) return { args: {} };
+      const m = t.length === 1 ? /^#?(\d{1,12})$/.exec(t[0]!) : null;
+      if (!m) return { error: `\`${truncate(argText, 40)}\` is not a pipeline id.` };
+      return { args: { pipeline: Number(m[1]) } };
+    }
     case 'best':
     case 'stats':
       return parseFlags(argText, { value: ['language', 'framework'], bool: [], positional: 'none' });

@@ -26,7 +26,7 @@ export function describeConfidence(c: Proposal['confidence']): string {
 export function renderProposal(
   p: Proposal,
   current: string | null,
-  options: { fork: boolean; showStatus: boolean },
+  options: { fork: boolean; showStatus: boolean; alternatives?: Array<{ number: number; label: string }> },
 ): string {
   const out: string[] = [];
   out.push(`### Proposal ${p.number}: ${p.language} / ${p.framework}`);
@@ -80,6 +80,12 @@ export function renderProposal(
         `${htmlCode('Dockerfile')} (${p.dockerfile.split('\n').length} lines)`,
         codeBlock(p.dockerfile, 'dockerfile'),
       ),
+    );
+  }
+  for (const alt of options.alternatives ?? []) {
+    out.push('');
+    out.push(
+      `**Alternative:** proposal ${alt.number}, ${alt.label.replace(/\n/g, ' ')} (no runs yet). See it with ${inlineCode(`/pipeline show ${alt.number}`)}.`,
     );
   }
   out.push('');

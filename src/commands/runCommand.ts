@@ -2,6 +2,7 @@ import type { CommandDeps } from './CommandDeps.js';
 import type { Verb } from './parseComment.js';
 import type { CommandContext, CommandReply, Runner } from './Runner.js';
 import { runApprove } from './runners/approve.js';
+import { runAsk, runExplain } from './runners/assistant.js';
 import { runFeedback, runRate } from './runners/feedback.js';
 import { runGenerate } from './runners/generate.js';
 import { runHelp } from './runners/help.js';
@@ -22,6 +23,8 @@ export const RUNNERS: Record<Verb, Runner> = {
   feedback: runFeedback,
   best: runBest,
   stats: runStats,
+  ask: runAsk,
+  explain: runExplain,
 };
 
 /** Verbs that write to the repository need the approve level; the rest the read level. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type CompiledQuery,
@@ -14,11 +15,22 @@ import {
   type QueryResult,
 } from 'kysely';
 
+const intakePriority = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `fn` with its statements ahead of every other waiting statement on the embedded store (the
+ * webhook intake: GitLab waits 10 s for an answer, a job can wait). A statement already running,
+ * or a transaction already open, is not interrupted. No effect on PostgreSQL, which has its pool.
+ */
+export function withIntakePriority<T>(fn: () => Promise<T>): Promise<T> {
+  return intakePriority.run(true, fn);
+}
+
 /**
  * Kysely dialect for PGlite. PGlite is one backend session, so every query must wait while another
  * request holds it (in particular an open transaction): kysely-pglite does not, and a concurrent
  * query then runs inside someone else's transaction (node-stack.md §10.4). Connections are handed
- * out one at a time from a FIFO queue.
+ * out one at a time from a FIFO queue, intake statements (`withIntakePriority`) first.
  */
 export class SerialPGliteDialect implements Dialect {
   constructor(private readonly pglite: PGlite) {}
@@ -40,6 +52,7 @@ class SerialPGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
   private busy = false;
   private readonly waiters: Array<(c: DatabaseConnection) => void> = [];
+  private readonly urgent: Array<(c: DatabaseConnection) => void> = [];
 
   constructor(pglite: PGlite) {
     this.connection = new PGliteConnection(pglite);
@@ -50,10 +63,11 @@ class SerialPGliteDriver implements Driver {
       this.busy = true;
       return this.connection;
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const queue = intakePriority.getStore() ? this.urgent : this.waiters;
+    return new Promise((resolve) => queue.push(resolve));
   }
   async releaseConnection(): Promise<void> {
-    const next = this.waiters.shift();
+    const next = this.urgent.shift() ?? this.waiters.shift();
     if (next) next(this.connection);
     else this.busy = false;
   }

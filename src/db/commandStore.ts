@@ -17,7 +17,10 @@ export async function ensureConversation(
     .insertInto('conversations')
     .values({ project_id: projectId, project_path: projectPath, mr_iid: mrIid })
     .onConflict((oc) =>
-      oc.columns(['project_id', 'mr_iid']).doUpdateSet({ updated_at: sql`now()`, project_path: projectPath }),
+      oc
+        .columns(['project_id', 'mr_iid'])
+        .where('session_id', 'is', null)
+        .doUpdateSet({ updated_at: sql`now()`, project_path: projectPath }),
     )
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -47,6 +50,7 @@ export async function conversationMessages(db: Q, projectId: number, mrIid: numb
     .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
     .where('conversations.project_id', '=', projectId)
     .where('conversations.mr_iid', '=', mrIid)
+    .where('conversations.session_id', 'is', null)
     .selectAll('messages')
     .orderBy('messages.id')
     .execute();
@@ -54,7 +58,7 @@ export async function conversationMessages(db: Q, projectId: number, mrIid: numb
 
 // ---- proposals ----
 
-function toProposal(r: Selectable<ProposalsTable>): Proposal {
+export function toProposal(r: Selectable<ProposalsTable>): Proposal {
   const n = (v: number | string | null) => (v === null ? null : Number(v));
   return {
     id: r.id,
@@ -95,7 +99,7 @@ function toProposal(r: Selectable<ProposalsTable>): Proposal {
 export async function createProposal(db: Q, p: NewProposal): Promise<Proposal> {
   // Numbers are per MR; the MR lock makes "max + 1" safe against a concurrent generate.
   return withMergeRequestLock(db, p.projectId, p.mrIid, async (trx) => {
-    const conversationId = await ensureConversation(trx, p.projectId, p.projectPath, p.mrIid);
+    const conversationId = p.conversationId ?? (await ensureConversation(trx, p.projectId, p.projectPath, p.mrIid));
     const last = await trx
       .selectFrom('proposals')
       .where('project_id', '=', p.projectId)

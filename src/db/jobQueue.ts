@@ -60,15 +60,18 @@ export async function enqueueJob(db: Db, input: EnqueueInput): Promise<{ id: num
 }
 
 /**
- * Claims one due job of the given kinds. `FOR UPDATE SKIP LOCKED` makes concurrent claimers on one
- * PostgreSQL skip each other's rows; a running job whose lease ran out (its worker died) is due again.
+ * Claims up to `limit` due jobs of the given kinds in one statement, oldest first. `FOR UPDATE SKIP
+ * LOCKED` makes concurrent claimers (other worker processes on one PostgreSQL) skip each other's
+ * rows; a running job whose lease ran out (its worker died) is due again. The `status in (...)`
+ * predicate lets the planner use the `jobs_open` partial index, so a claim does not walk the
+ * finished jobs that history keeps.
  */
-export async function claimJob(
+export async function claimJobs(
   db: Db,
-  options: { workerId: string; kinds: string[]; leaseMs: number },
-): Promise<ClaimedJob | null> {
-  if (options.kinds.length === 0) return null;
-  const row = await db
+  options: { workerId: string; kinds: string[]; leaseMs: number; limit: number },
+): Promise<ClaimedJob[]> {
+  if (options.kinds.length === 0 || options.limit < 1) return [];
+  const rows = await db
     .updateTable('jobs')
     .set((eb) => ({
       status: 'running',
@@ -77,10 +80,11 @@ export async function claimJob(
       attempts: eb('attempts', '+', 1),
       updated_at: sql<Date>`now()`,
     }))
-    .where('id', '=', (eb) =>
+    .where('id', 'in', (eb) =>
       eb
         .selectFrom('jobs')
         .select('id')
+        .where('status', 'in', ['queued', 'running'])
         .where('kind', 'in', options.kinds)
         .where((w) =>
           w.or([
@@ -90,21 +94,30 @@ export async function claimJob(
         )
         .orderBy('run_at')
         .orderBy('id')
-        .limit(1)
+        .limit(options.limit)
         .forUpdate()
         .skipLocked(),
     )
     .returning(['id', 'kind', 'payload', 'attempts', 'max_attempts', 'delivery_id'])
-    .executeTakeFirst();
-  if (!row) return null;
-  return {
-    id: Number(row.id),
-    kind: row.kind,
-    payload: row.payload,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    deliveryId: row.delivery_id === null ? null : Number(row.delivery_id),
-  };
+    .execute();
+  return rows
+    .map((row) => ({
+      id: Number(row.id),
+      kind: row.kind,
+      payload: row.payload,
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+      deliveryId: row.delivery_id === null ? null : Number(row.delivery_id),
+    }))
+    .sort((x, y) => x.id - y.id);
+}
+
+/** Claims one due job (see `claimJobs`). */
+export async function claimJob(
+  db: Db,
+  options: { workerId: string; kinds: string[]; leaseMs: number },
+): Promise<ClaimedJob | null> {
+  return (await claimJobs(db, { ...options, limit: 1 }))[0] ?? null;
 }
 
 /** Keeps the lease of jobs this worker is still running. */
@@ -121,7 +134,16 @@ export async function extendLeases(db: Db, workerId: string, ids: number[], leas
 
 /** False when the job is no longer ours (its lease expired and another worker took it). */
 export async function completeJob(db: Db, id: number, workerId: string): Promise<boolean> {
-  const r = await db
+  return (await completeJobs(db, [id], workerId)).has(id);
+}
+
+/**
+ * Marks several finished jobs done in one statement; returns the ids that were still ours (a job
+ * whose lease expired and was taken over is left to its new holder).
+ */
+export async function completeJobs(db: Db, ids: number[], workerId: string): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
     .updateTable('jobs')
     .set({
       status: 'done',
@@ -131,11 +153,12 @@ export async function completeJob(db: Db, id: number, workerId: string): Promise
       finished_at: sql<Date>`now()`,
       updated_at: sql<Date>`now()`,
     })
-    .where('id', '=', id)
+    .where('id', 'in', ids)
     .where('locked_by', '=', workerId)
     .where('status', '=', 'running')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+    .returning('id')
+    .execute();
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 /** Schedules another attempt after `delayMs`, or dead-letters the job when `delayMs` is null. */

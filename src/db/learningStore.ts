@@ -101,6 +101,58 @@ export async function getArms(db: Db, c: LearningContext): Promise<ArmEvidence[]
   return rows.map((r) => armFromRow(r as Row<typeof r>));
 }
 
+/**
+ * Every arm of the `limit` contexts with the most runs (optionally of one tenant), with each
+ * context's run count, in ONE query: the metrics scrape and the dashboard index rank many contexts.
+ */
+export async function getArmsOfTopContexts(
+  db: Db,
+  o: { limit: number; tenant?: string },
+): Promise<Array<LearningContext & { contextRuns: number; arms: ArmEvidence[] }>> {
+  const top = db
+    .selectFrom('learning_contexts')
+    .select(['tenant', 'language', 'framework', 'runs'])
+    .$if(o.tenant !== undefined, (q) => q.where('tenant', '=', (o.tenant ?? '').toLowerCase()))
+    .orderBy('runs', 'desc')
+    .orderBy('tenant')
+    .orderBy('language')
+    .orderBy('framework')
+    .limit(o.limit);
+  const rows = await db
+    .with('top', () => top)
+    .selectFrom('top as c')
+    .leftJoin('learning_arms as a', (j) =>
+      j
+        .onRef('a.tenant', '=', 'c.tenant')
+        .onRef('a.language', '=', 'c.language')
+        .onRef('a.framework', '=', 'c.framework'),
+    )
+    .selectAll('a')
+    .select(['c.tenant as c_tenant', 'c.language as c_language', 'c.framework as c_framework', 'c.runs as c_runs'])
+    .orderBy('c.runs', 'desc')
+    .orderBy('c.tenant')
+    .orderBy('c.language')
+    .orderBy('c.framework')
+    .orderBy('a.hash')
+    .execute();
+  const out: Array<LearningContext & { contextRuns: number; arms: ArmEvidence[] }> = [];
+  for (const r of rows as Array<Record<string, unknown>>) {
+    let last = out.at(-1);
+    if (!last || last.tenant !== r.c_tenant || last.language !== r.c_language || last.framework !== r.c_framework) {
+      last = {
+        tenant: String(r.c_tenant),
+        language: String(r.c_language),
+        framework: String(r.c_framework),
+        contextRuns: num(r.c_runs),
+        arms: [],
+      };
+      out.push(last);
+    }
+    if (r.hash !== null && r.hash !== undefined) last.arms.push(armFromRow(r));
+  }
+  return out;
+}
+
 export async function getArmsForStack(db: Db, language: string, framework: string) {
   const rows = await db
     .selectFrom('learning_arms as a')

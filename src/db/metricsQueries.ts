@@ -1,16 +1,14 @@
 import { sql } from 'kysely';
-import type { LearningContext } from '../learning/Chooser.js';
+import type { Learner } from '../learning/Learner.js';
 import type { MetricsSource, TopArm } from '../metrics/ServiceMetrics.js';
 import type { Db } from './database.js';
+import { getArmsOfTopContexts, listBans } from './learningStore.js';
 
 /**
- * Scrape-time figures from the database. The top arms need the learner's posteriors, so the
- * caller supplies `bestArm` for a context (the composition root passes the learner's ranking).
+ * Scrape-time figures from the database. The top arms are the learner's posteriors (its `rank`,
+ * no I/O) over the arms of the top contexts, read in one query.
  */
-export function metricsSource(
-  db: Db,
-  bestArm: (context: LearningContext) => Promise<Omit<TopArm, keyof LearningContext> | null>,
-): MetricsSource {
+export function metricsSource(db: Db, learner: Pick<Learner, 'rank'>): MetricsSource {
   return {
     async queue() {
       const r = await sql<{ kind: string; status: string; count: number; oldest_age_s: number | null }>`
@@ -42,19 +40,28 @@ export function metricsSource(
       return r.rows.map((x) => ({ attribution: x.attribution, count: Number(x.count) }));
     },
     async topArms(limit) {
-      const contexts = await db
-        .selectFrom('learning_contexts')
-        .select(['tenant', 'language', 'framework'])
-        .orderBy('runs', 'desc')
-        .orderBy('tenant')
-        .orderBy('language')
-        .orderBy('framework')
-        .limit(limit)
-        .execute();
+      const [contexts, bans] = await Promise.all([getArmsOfTopContexts(db, { limit }), listBans(db)]);
+      const banned = bans.map((b) => b.hash);
       const out: TopArm[] = [];
       for (const c of contexts) {
-        const best = await bestArm(c);
-        if (best) out.push({ ...c, ...best });
+        const best = learner
+          .rank(
+            c.arms.map((arm) => ({ arm, contextRuns: c.contextRuns })),
+            banned,
+          )
+          .find((a) => !a.banned && !a.broken);
+        if (best)
+          out.push({
+            tenant: c.tenant,
+            language: c.language,
+            framework: c.framework,
+            hash: best.hash,
+            source: best.source,
+            mean: best.mean,
+            low: best.low,
+            high: best.high,
+            runs: best.runs,
+          });
       }
       return out;
     },

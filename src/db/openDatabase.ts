@@ -35,15 +35,23 @@ export interface OpenOptions {
   command?: string;
   /** postgres pool size */
   maxConnections?: number;
+  /**
+   * PostgreSQL only: `synchronous_commit = off` on this pool's sessions. For worker processes'
+   * job bookkeeping only, never for intake (a 202 means stored): a crash can lose the last few
+   * commits, always a suffix in commit order, so a job's result is never lost while its `done`
+   * survives; the job is then run again after its lease.
+   */
+  asyncCommit?: boolean;
 }
 
 /**
  * postgres.js JSON-encodes strings bound to json/jsonb and returns int8 as strings; PGlite does
  * neither. These types make both drivers behave alike (node-stack.md §10.6–7).
  */
-function postgresJsOptions(max: number): postgres.Options<Record<string, postgres.PostgresType>> {
+function postgresJsOptions(max: number, asyncCommit = false): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max,
+    ...(asyncCommit ? { connection: { synchronous_commit: 'off' } } : {}),
     onnotice: () => {},
     connect_timeout: 10,
     transform: { undefined: null },
@@ -74,8 +82,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function openPostgres(url: string, maxConnections = 10): Store {
-  const pool = resilientClient(() => postgres(url, postgresJsOptions(maxConnections)));
+export function openPostgres(url: string, maxConnections = 10, asyncCommit = false): Store {
+  const pool = resilientClient(() => postgres(url, postgresJsOptions(maxConnections, asyncCommit)));
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: pool.sql }) });
   return {
     db,
@@ -177,7 +185,7 @@ export function embeddedStoreExists(dataDir: string): boolean {
 
 /** PostgreSQL when DATABASE_URL is set, else PGlite in DATA_DIR under an exclusive lock. */
 export async function openDatabase(options: OpenOptions): Promise<Store> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections, options.asyncCommit);
   const release = acquireDataDirLock(options.dataDir, options.command ?? 'pipeline-learner');
   try {
     const dir = join(options.dataDir, 'pglite');
@@ -207,7 +215,10 @@ export async function openDatabase(options: OpenOptions): Promise<Store> {
  * so concurrent processes on one server apply them one at a time.
  */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -9,14 +9,16 @@ export interface ContextRow extends LearningContext {
   lastRunAt: string | null;
 }
 
-/** Learning contexts, most runs first (tenant filter optional, case-insensitive as every slug). */
+/**
+ * Learning contexts, most runs first (tenant filter optional, case-insensitive as every slug).
+ * `lastRunAt` is when the learner last recorded a run of the context (learning_contexts.updated_at):
+ * no scan of the run history.
+ */
 export async function listContexts(db: Db, filter: { tenant?: string; limit?: number } = {}): Promise<ContextRow[]> {
-  const r = await sql<{ tenant: string; language: string; framework: string; runs: number; last_run_at: Date | null }>`
-    select c.tenant, c.language, c.framework, c.runs, max(r.at) as last_run_at
+  const r = await sql<{ tenant: string; language: string; framework: string; runs: number; updated_at: Date | null }>`
+    select c.tenant, c.language, c.framework, c.runs, c.updated_at
     from learning_contexts c
-    left join learning_runs r on r.tenant = c.tenant and r.language = c.language and r.framework = c.framework
     where ${filter.tenant ? sql`c.tenant = ${filter.tenant.toLowerCase()}` : sql`true`}
-    group by c.tenant, c.language, c.framework, c.runs
     order by c.runs desc, c.tenant, c.language, c.framework
     limit ${filter.limit ?? 500}`.execute(db);
   return r.rows.map((x) => ({
@@ -24,7 +26,7 @@ export async function listContexts(db: Db, filter: { tenant?: string; limit?: nu
     language: x.language,
     framework: x.framework,
     runs: Number(x.runs),
-    lastRunAt: x.last_run_at ? new Date(x.last_run_at).toISOString() : null,
+    lastRunAt: x.runs > 0 && x.updated_at ? new Date(x.updated_at).toISOString() : null,
   }));
 }
 
@@ -68,4 +70,70 @@ export async function recentDecisions(db: Db, c: LearningContext, limit = 20): P
     .limit(limit)
     .execute();
   return rows.map(decisionFromRow);
+}
+
+export interface ContextTrendPoint extends TrendPoint, LearningContext {}
+
+/**
+ * Runs per context, configuration and day over the last `days`, for every context in ONE query
+ * (the dashboard's index draws every stack's sparkline from it), oldest first; only of the given
+ * configurations when `hashes` is given.
+ */
+export async function allTrends(db: Db, days = 30, hashes?: string[]): Promise<ContextTrendPoint[]> {
+  if (hashes && hashes.length === 0) return [];
+  const r = await sql<{
+    tenant: string;
+    language: string;
+    framework: string;
+    hash: string;
+    day: Date;
+    runs: number;
+    successes: number;
+    mean_duration_s: number | null;
+  }>`
+    select tenant, language, framework, config_hash as hash, date_trunc('day', at) as day, count(*)::int as runs,
+           sum(case when success then 1 else 0 end)::int as successes, avg(duration_s)::float8 as mean_duration_s
+    from learning_runs
+    where at >= now() - make_interval(days => ${days})
+      and ${hashes ? sql`config_hash in (${sql.join([...new Set(hashes)])})` : sql`true`}
+    group by 1, 2, 3, 4, 5 order by 5`.execute(db);
+  return r.rows.map((x) => ({
+    tenant: x.tenant,
+    language: x.language,
+    framework: x.framework,
+    hash: x.hash,
+    day: new Date(x.day).toISOString().slice(0, 10),
+    runs: Number(x.runs),
+    successes: Number(x.successes),
+    meanDurationS: x.mean_duration_s === null ? null : Number(x.mean_duration_s),
+  }));
+}
+
+/**
+ * Runs per configuration and failure attribution class in a context over the last `days` (runs
+ * recorded before attribution existed count as green = works, red = broken).
+ */
+export async function attributionCounts(
+  db: Db,
+  c: LearningContext,
+  days = 60,
+): Promise<Array<{ hash: string; attribution: string; count: number }>> {
+  const r = await sql<{ hash: string; attribution: string; count: number }>`
+    select config_hash as hash, coalesce(attribution, case when success then 'works' else 'broken' end) as attribution,
+           count(*)::int as count
+    from learning_runs
+    where tenant = ${c.tenant} and language = ${c.language} and framework = ${c.framework}
+      and at >= now() - make_interval(days => ${days})
+    group by 1, 2 order by 1, 2`.execute(db);
+  return r.rows.map((x) => ({ hash: x.hash, attribution: x.attribution, count: Number(x.count) }));
+}
+
+/** Webhook deliveries per hour and event over the last `hours`, oldest first. */
+export async function intakeByHour(db: Db, hours = 24): Promise<Array<{ hour: string; event: string; count: number }>> {
+  const r = await sql<{ hour: Date; event: string; count: number }>`
+    select date_trunc('hour', received_at) as hour, event, count(*)::int as count
+    from webhook_deliveries
+    where received_at >= now() - make_interval(hours => ${hours})
+    group by 1, 2 order by 1, 2`.execute(db);
+  return r.rows.map((x) => ({ hour: new Date(x.hour).toISOString(), event: x.event, count: Number(x.count) }));
 }

@@ -205,43 +205,49 @@ export interface SuccessfulConfiguration {
 }
 
 /**
- * One entry per configuration that has succeeded, with its latest successful run. Filters are
- * exact (callers lowercase them); without `tenant` every tenant is covered.
+ * One entry per configuration (and tenant, language, framework) that has succeeded, with its latest
+ * successful run, newest first. Read from the `config_success` aggregate a trigger keeps (migration
+ * 0006), so the cost does not grow with the number of runs. Filters are exact (callers lowercase
+ * them); without `tenant` every tenant is covered. `offset` pages through the list.
  */
 export async function successfulConfigurations(
   db: Db,
-  filter: { language?: string; framework?: string; tenant?: string; configHash?: string; limit?: number },
+  filter: {
+    language?: string;
+    framework?: string;
+    tenant?: string;
+    configHash?: string;
+    limit?: number;
+    offset?: number;
+  },
 ): Promise<SuccessfulConfiguration[]> {
   let q = db
-    .selectFrom('pipeline_runs as r')
-    .innerJoin('configurations as c', 'c.hash', 'r.config_hash')
-    .where('r.status', '=', 'success')
+    .selectFrom('config_success as s')
+    .innerJoin('configurations as c', 'c.hash', 's.config_hash')
+    .where('s.success_id', 'is not', null)
     .select([
       'c.hash',
-      'r.language',
-      'r.framework',
+      's.language',
+      's.framework',
       'c.content',
       'c.dockerfile',
-      'r.tenant',
-      'r.project_path',
-      'r.pipeline_id',
-      'r.duration_s',
-      'r.stages_count',
-      'r.finished_at',
-      'r.recorded_at',
-      sql<number>`count(*) over (partition by c.hash, r.tenant)`.as('run_count'),
-      sql<number>`row_number() over (partition by c.hash, r.tenant order by r.pipeline_id desc)`.as('rn'),
+      's.tenant',
+      's.success_project_path',
+      's.success_id',
+      's.success_duration_s',
+      's.success_stages_count',
+      's.success_finished_at',
+      's.success_recorded_at',
+      's.successes',
     ]);
-  if (filter.language) q = q.where('r.language', '=', filter.language);
-  if (filter.framework) q = q.where('r.framework', '=', filter.framework);
-  if (filter.tenant) q = q.where('r.tenant', '=', filter.tenant);
-  if (filter.configHash) q = q.where('c.hash', '=', filter.configHash);
-  const rows = await db
-    .selectFrom(q.as('x'))
-    .selectAll()
-    .where('rn', '=', 1)
-    .orderBy('pipeline_id', 'desc')
+  if (filter.language) q = q.where('s.language', '=', filter.language);
+  if (filter.framework) q = q.where('s.framework', '=', filter.framework);
+  if (filter.tenant) q = q.where('s.tenant', '=', filter.tenant);
+  if (filter.configHash) q = q.where('s.config_hash', '=', filter.configHash);
+  const rows = await q
+    .orderBy('s.success_id', 'desc')
     .limit(filter.limit ?? 100)
+    .offset(filter.offset ?? 0)
     .execute();
   return rows.map((r) => ({
     hash: r.hash,
@@ -250,12 +256,36 @@ export async function successfulConfigurations(
     content: r.content,
     dockerfile: r.dockerfile,
     tenant: r.tenant,
-    projectPath: r.project_path,
-    pipelineId: Number(r.pipeline_id),
-    durationS: r.duration_s === null ? null : Number(r.duration_s),
-    stagesCount: r.stages_count,
-    finishedAt: r.finished_at,
-    recordedAt: r.recorded_at,
-    runCount: Number(r.run_count),
+    projectPath: r.success_project_path ?? '',
+    pipelineId: Number(r.success_id),
+    durationS: r.success_duration_s === null ? null : Number(r.success_duration_s),
+    stagesCount: r.success_stages_count ?? 0,
+    finishedAt: r.success_finished_at,
+    recordedAt: r.success_recorded_at ?? new Date(0),
+    runCount: Number(r.successes),
+  }));
+}
+
+/** The aggregate recounted from the runs themselves: what the trigger must keep equal (tests, `doctor`-style checks). */
+export async function recountConfigSuccess(db: Db) {
+  const rows = await db
+    .selectFrom('pipeline_runs')
+    .where('config_hash', 'is not', null)
+    .select([
+      'config_hash',
+      'tenant',
+      'language',
+      'framework',
+      (eb) => eb.fn.countAll<number>().as('runs'),
+      sql<number>`count(*) filter (where status = 'success')`.as('successes'),
+      sql<number | null>`max(pipeline_id) filter (where status = 'success')`.as('success_id'),
+    ])
+    .groupBy(['config_hash', 'tenant', 'language', 'framework'])
+    .execute();
+  return rows.map((r) => ({
+    key: `${r.config_hash}|${r.tenant}|${r.language}|${r.framework}`,
+    runs: Number(r.runs),
+    successes: Number(r.successes),
+    successId: r.success_id === null ? null : Number(r.success_id),
   }));
 }

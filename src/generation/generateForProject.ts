@@ -19,6 +19,8 @@ export async function generateForProject(
     ref: string;
     tenant: string;
     overrides?: { language?: string; framework?: string; policy?: string };
+    /** ask the LLM even when a proven candidate exists */
+    llm?: boolean;
   },
   deps: Omit<GenerateDeps, 'lint'> & { lint?: boolean },
 ): Promise<Generation> {
@@ -28,6 +30,7 @@ export async function generateForProject(
       reader: new GitLabRepoReader(gitlab, input.project, input.ref),
       tenant: input.tenant,
       overrides: input.overrides,
+      ...(input.llm ? { llm: true } : {}),
     },
     { ...rest, lint: lint ? gitLabLint(gitlab, input.project, input.ref) : undefined },
   );

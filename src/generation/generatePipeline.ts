@@ -9,6 +9,7 @@ import type { TemplateRecord } from './builtInTemplates.js';
 import { composeDefaultPipeline } from './composeDefaultPipeline.js';
 import { ensureLearnStageParsed, type LearnStageOptions } from './ensureLearnStage.js';
 import { NoProposalError, runsTests, searchedFor, testCommands } from './honestTests.js';
+import { fallbackSentence, type LlmArmSource, type LlmAskReason } from './llmCandidate.js';
 import { proposeDockerfile } from './proposeDockerfile.js';
 import { type Framework, type Language, slugProblem } from './slugs.js';
 import { type LintFn, validateParsed } from './validatePipeline.js';
@@ -27,6 +28,10 @@ export interface GenerateInput {
   reader: RepoReader;
   tenant: string;
   overrides?: { language?: string; framework?: string; policy?: string };
+  /** ask the LLM even when a proven candidate exists (`--llm`) */
+  llm?: boolean;
+  /** text about the repository for the model besides its files (the MR description): data only */
+  notes?: Array<{ name: string; text: string }>;
 }
 
 export interface GenerateDeps {
@@ -36,6 +41,28 @@ export interface GenerateDeps {
   /** GitLab CI lint of the chosen candidate; a failing verdict moves on to the next candidate */
   lint?: LintFn;
   learnStage: LearnStageOptions;
+  /** the LLM arm (OLLAMA_HOST set): asked when no candidate of the context passed the quality gate, or when forced */
+  llm?: LlmArmSource | null;
+}
+
+/** What the LLM arm did for one generation. */
+export interface LlmReport {
+  asked: LlmAskReason;
+  /** `chosen`: the proposal is the LLM's; `alternative`: it is offered as a second proposal; `fallback`: none */
+  outcome: 'chosen' | 'alternative' | 'fallback';
+  /** the sentence the proposal shows */
+  message: string;
+  /** the LLM candidate when it was not chosen (offered as `/pipeline show N+1`) */
+  alternative: ArmCandidate | null;
+  repairRounds: number;
+}
+
+/** The start of the repository's README, for the model as data (never as instructions). */
+async function readmeExcerpt(reader: RepoReader): Promise<string | null> {
+  const files = await reader.list().catch(() => [] as string[]);
+  const name = files.find((f) => /^readme(\.(md|rst|txt))?$/i.test(f));
+  const text = name ? await reader.read(name).catch(() => null) : null;
+  return text ? text.slice(0, 2000) : null;
 }
 
 /** Seed-API spelling of arm sources. */
@@ -72,6 +99,8 @@ export interface Generation {
   candidatesTried: CandidateTrial[];
   lint: LintResult | null;
   warnings: string[];
+  /** null when the LLM was not asked (not configured, or a proven candidate exists) */
+  llm: LlmReport | null;
 }
 
 /** The JSON of `generate --json` and `POST /api/v1/pipeline/generate`. */
@@ -87,6 +116,8 @@ export interface GenerationJson {
   versions: Record<string, string>;
   config: string;
   dockerfile?: string;
+  /** present only when the local LLM was asked: what it did, and its candidate when not chosen */
+  llm?: { outcome: LlmReport['outcome']; message: string; alternative?: { label: string; config: string } };
 }
 
 export function toGenerationJson(g: Generation): GenerationJson {
@@ -100,6 +131,17 @@ export function toGenerationJson(g: Generation): GenerationJson {
     versions: g.analysis.versions,
     config: g.config,
     ...(g.dockerfile ? { dockerfile: g.dockerfile } : {}),
+    ...(g.llm
+      ? {
+          llm: {
+            outcome: g.llm.outcome,
+            message: g.llm.message,
+            ...(g.llm.alternative
+              ? { alternative: { label: g.llm.alternative.label, config: g.llm.alternative.config } }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -273,6 +315,64 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
     true,
   );
 
+  // the LLM arm: asked when nothing of the context has passed the quality gate, or when forced
+  let llmArm: ArmCandidate | null = null;
+  let llmFallback: { message: string; asked: LlmAskReason; result: Parameters<typeof fallbackSentence>[0] } | null =
+    null;
+  let llmAsked: LlmAskReason | null = null;
+  let llmRounds = 0;
+  if (deps.llm && prepared.length > 0) {
+    llmAsked = await deps.llm.shouldAsk(context, input.llm === true);
+    if (llmAsked) {
+      const readme = await readmeExcerpt(input.reader);
+      const r = await deps.llm.propose({
+        analysis,
+        context,
+        candidates: prepared.map((p) => p.arm),
+        learnStage: deps.learnStage,
+        lint: deps.lint,
+        notes: [...(readme ? [{ name: 'readme_excerpt', text: readme }] : []), ...(input.notes ?? [])],
+      });
+      if (r.kind === 'candidate') {
+        llmRounds = r.outcome.repairRounds;
+        if (!seen.has(r.arm.hash)) {
+          seen.add(r.arm.hash);
+          tried.push({ label: r.arm.label, source: 'llm', hash: r.arm.hash, ok: true, errors: [] });
+          llmArm = { ...r.arm, ...(runsTests(r.arm.config) ? {} : { untested: true }) };
+          prepared.push({ arm: llmArm, exact: true });
+        }
+      } else {
+        llmRounds = r.outcome?.repairRounds ?? 0;
+        llmFallback = { message: r.message, asked: llmAsked, result: r };
+      }
+    }
+  }
+  const llmReport = (picked: ArmCandidate): LlmReport | null => {
+    if (!llmAsked) return null;
+    if (llmFallback)
+      return {
+        asked: llmAsked,
+        outcome: 'fallback',
+        message: fallbackSentence(llmFallback.result, picked.label),
+        alternative: null,
+        repairRounds: llmRounds,
+      };
+    if (!llmArm) return null;
+    const chosen = picked.hash === llmArm.hash;
+    const stillValid = prepared.some((p) => p.arm.hash === llmArm!.hash);
+    return {
+      asked: llmAsked,
+      outcome: chosen ? 'chosen' : stillValid ? 'alternative' : 'fallback',
+      message: chosen
+        ? `LLM-adapted candidate (${llmArm.label}): validated, repaired in ${llmRounds} round(s), policy-clean; it starts from Beta(1,1).`
+        : stillValid
+          ? `The learner chose ${picked.label}; an LLM-adapted candidate (${llmArm.label}) is offered as an alternative.`
+          : `No LLM-adapted candidate: GitLab's lint refused it. Proposed instead: ${picked.label}.`,
+      alternative: chosen || !stillValid ? null : llmArm,
+      repairRounds: llmRounds,
+    };
+  };
+
   let lint: LintResult | null = null;
   while (prepared.length > 0) {
     const choice = await deps.chooser.choose(
@@ -319,6 +419,7 @@ export async function generatePipeline(input: GenerateInput, deps: GenerateDeps)
       candidatesTried: tried,
       lint,
       warnings,
+      llm: llmReport(picked.arm),
     };
   }
   const reasons = tried.map((t) => `${t.label}: ${t.errors.join('; ')}`).join('\n');

@@ -17,6 +17,8 @@ export interface ProjectInfo {
 export interface TreeEntry {
   path: string;
   type: 'blob' | 'tree' | 'commit';
+  /** the git object id (a blob's id changes exactly when its content does) */
+  id?: string;
 }
 
 export interface FileInfo {
@@ -118,8 +120,23 @@ export interface GitLab {
   lint(project: ProjectRef, content: string, options: { ref?: string; dryRun: boolean }): Promise<LintResult>;
   createCommit(
     project: ProjectRef,
-    commit: { branch: string; message: string; actions: CommitFileAction[]; authorName?: string; authorEmail?: string },
+    commit: {
+      branch: string;
+      message: string;
+      actions: CommitFileAction[];
+      authorName?: string;
+      authorEmail?: string;
+      /** creates `branch` from this branch when it does not exist yet */
+      startBranch?: string;
+    },
   ): Promise<CommitResult>;
+  /** `GET /projects/:id/jobs/:job_id/trace`: the job's log as text (empty when it has none) */
+  jobTrace(project: ProjectRef, jobId: number): Promise<string>;
+  /** `POST /projects/:id/merge_requests` */
+  createMergeRequest(
+    project: ProjectRef,
+    mr: { sourceBranch: string; targetBranch: string; title: string; description?: string },
+  ): Promise<{ iid: number; web_url: string | null }>;
   mergeRequest(project: ProjectRef, iid: number): Promise<MergeRequestInfo>;
   /** Effective access level (inherited included); 0 when the user is not a member. */
   memberAccessLevel(project: ProjectRef, userId: number): Promise<number>;

@@ -1,5 +1,6 @@
 import { createRequesterFn, type RequestHandlerFn } from '@gitbeaker/requester-utils';
 import { Gitlab } from '@gitbeaker/rest';
+import { type CallLimiter, noteGitLabCall } from './callBudget.js';
 import {
   type CommitResult,
   type FileInfo,
@@ -25,6 +26,11 @@ export interface GitLabClientOptions {
   /** Per HTTP attempt; default 15 s */
   timeoutMs?: number;
   logger?: GitLabLogger;
+  /**
+   * Every HTTP attempt takes a token from it first (pages of a listing included), and a 429 drains it until
+   * GitLab's Retry-After / RateLimit-Reset: the call budget shared by all workers (src/db/callBudget.ts).
+   */
+  limiter?: CallLimiter;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -84,6 +90,13 @@ function errorDetail(raw: string, contentType: string | null): string {
   return detail.length > MAX_ERROR_DETAIL ? `${detail.slice(0, MAX_ERROR_DETAIL)}…` : detail;
 }
 
+interface RequestContext {
+  timeoutMs: number;
+  secrets: readonly string[];
+  logger?: GitLabLogger;
+  limiter?: CallLimiter;
+}
+
 interface OnceRequest {
   method: string;
   url: URL;
@@ -101,12 +114,12 @@ interface OnceResponse {
  * Exactly one HTTP attempt with its own timeout. Every failure becomes a GitLabError whose message names
  * method, path and status only: never headers, query strings or the request object.
  */
-async function requestOnce(
-  req: OnceRequest,
-  ctx: { timeoutMs: number; secrets: readonly string[]; logger?: GitLabLogger },
-): Promise<OnceResponse> {
-  const started = Date.now();
+async function requestOnce(req: OnceRequest, ctx: RequestContext): Promise<OnceResponse> {
   const label = `${req.method} ${req.url.pathname}`;
+  // may wait for a token, or throw a RetryableError when the budget is exhausted beyond the wait allowed
+  await ctx.limiter?.take();
+  noteGitLabCall();
+  const started = Date.now();
   let response: Response;
   try {
     response = await fetch(req.url, {
@@ -152,6 +165,14 @@ async function requestOnce(
   // Only a 429 is a request to wait: GitLab sends RateLimit-Reset (the end of the rate-limit window,
   // often 20–60 s away) on every answer, and a 5xx is retried on the worker's own backoff.
   const retryAfterMs = response.status === 429 ? retryAfterFrom(response.headers, now) : null;
+  if (retryAfterMs !== null && ctx.limiter) {
+    await ctx.limiter.rateLimited(retryAfterMs).catch((err) => {
+      ctx.logger?.debug(
+        { gitlab: label, error: (err as Error)?.message },
+        'could not record the 429 in the call budget',
+      );
+    });
+  }
   throw new GitLabError(
     redact(`GitLab ${label} answered ${response.status}${detail ? `: ${detail}` : ''}`, ctx.secrets),
     response.status,
@@ -172,7 +193,7 @@ async function readBody(res: OnceResponse, asStream: boolean): Promise<unknown> 
 }
 
 /** gitbeaker's requester, minus its ten silent retries and client-side rate limiter. */
-function oneShotRequesterFn(ctx: { timeoutMs: number; secrets: readonly string[]; logger?: GitLabLogger }) {
+function oneShotRequesterFn(ctx: RequestContext) {
   const handler: RequestHandlerFn = async (endpoint, options) => {
     const opts = (options ?? {}) as {
       prefixUrl?: string;
@@ -313,10 +334,11 @@ function asText(body: unknown): string {
  */
 export function createGitLab(options: GitLabClientOptions): GitLab {
   const baseUrl = normaliseBaseUrl(options.url);
-  const ctx = {
+  const ctx: RequestContext = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     secrets: [options.token] as string[],
     logger: options.logger,
+    limiter: options.limiter,
   };
   const api = new Gitlab({
     host: baseUrl,
@@ -353,7 +375,11 @@ export function createGitLab(options: GitLabClientOptions): GitLab {
         perPage: 100,
         pagination: 'keyset',
       });
-      return entries.map((e) => ({ path: String(e.path), type: String(e.type) as TreeEntry['type'] }));
+      return entries.map((e) => ({
+        path: String(e.path),
+        type: String(e.type) as TreeEntry['type'],
+        ...(typeof e.id === 'string' ? { id: e.id } : {}),
+      }));
     },
 
     async fileRaw(project, path, ref) {
@@ -444,8 +470,24 @@ export function createGitLab(options: GitLabClientOptions): GitLab {
       const r = await call('Commits', 'create', project, commit.branch, commit.message, actions, {
         ...(commit.authorName ? { authorName: commit.authorName } : {}),
         ...(commit.authorEmail ? { authorEmail: commit.authorEmail } : {}),
+        ...(commit.startBranch ? { startBranch: commit.startBranch } : {}),
       });
       return { id: String(r.id), web_url: str(r.web_url) };
+    },
+
+    async jobTrace(project, jobId) {
+      const body = await orNullOn404(g.Jobs.showLog(project, jobId));
+      if (body === null) return '';
+      if (typeof Blob !== 'undefined' && body instanceof Blob) return body.text();
+      return asText(body);
+    },
+
+    async createMergeRequest(project, mr) {
+      const r = await call('MergeRequests', 'create', project, mr.sourceBranch, mr.targetBranch, mr.title, {
+        ...(mr.description ? { description: mr.description } : {}),
+        removeSourceBranch: true,
+      });
+      return { iid: Number(r.iid), web_url: str(r.web_url) };
     },
 
     async mergeRequest(project, iid) {

@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { UserFacingError } from '../errors.js';
 import { safeEqual } from './verifyWebhook.js';
 
@@ -32,6 +34,38 @@ export function readAccess(o: ReadAuth): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/** The dashboard's session cookie (HttpOnly, SameSite=Strict, path /dashboard; set by its login form). */
+export const DASHBOARD_COOKIE = 'pl_dashboard';
+
+/** The cookie's value: an HMAC of a fixed label under API_TOKEN (changing the token ends every session). */
+export function dashboardSession(apiToken: string): string {
+  return createHmac('sha256', apiToken).update('pipeline-learner dashboard session v1').digest('base64url');
+}
+
+function basicPassword(c: Context): string | null {
+  const h = c.req.header('authorization');
+  const m = h ? /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h.trim()) : null;
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : decoded.slice(colon + 1);
+}
+
+/**
+ * Read access for browsers (the dashboard): PUBLIC_READ, or the API token as Bearer, as the HTTP
+ * Basic password (any user name), or the session cookie — each compared in constant time. The
+ * dashboard answers a visitor without access with its login page, not a 401.
+ */
+export function dashboardSignedIn(c: Context, o: ReadAuth): boolean {
+  if (o.publicRead) return true;
+  if (!o.apiToken) return false;
+  if (hasApiToken(c, o.apiToken)) return true;
+  const basic = basicPassword(c);
+  if (basic !== null && safeEqual(o.apiToken, basic)) return true;
+  const cookie = getCookie(c, DASHBOARD_COOKIE);
+  return cookie !== undefined && safeEqual(dashboardSession(o.apiToken), cookie);
 }
 
 /** Middleware: writes always want the API token. */

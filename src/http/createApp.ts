@@ -6,7 +6,7 @@ import type { ServiceMetrics } from '../metrics/ServiceMetrics.js';
 import { refuseTokenKeys } from './apiAuth.js';
 import { healthRoutes } from './healthRoutes.js';
 import { type LearnRouteOptions, learnRoutes } from './learnRoutes.js';
-import { deliveryMetrics, metricsRoute } from './metricsRoute.js';
+import { deliveryMetrics, deliverySpan, metricsRoute } from './metricsRoute.js';
 import { type WebhookOptions, webhookRoute } from './webhookRoute.js';
 
 export interface AppOptions {
@@ -70,6 +70,7 @@ const ERROR_RESPONSES: ReadonlyArray<
 export function createApp(o: AppOptions): Hono {
   const app = new Hono();
   app.use('/api/v1/*', refuseTokenKeys);
+  app.use('/webhooks/gitlab', deliverySpan);
   if (o.metrics) {
     app.use('/webhooks/gitlab', deliveryMetrics(o.metrics.metrics));
     if (o.metrics.route)

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import { acceptDeliveries, type DeliveryInput, type DeliveryResult } from '../db/deliveries.js';
+import { withIntakePriority } from '../db/SerialPGliteDialect.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { withTimeout } from '../withTimeout.js';
@@ -97,7 +98,7 @@ export function createIntakeBatcher(db: Db, options: IntakeOptions = {}): Intake
   async function write(batch: Pending[]): Promise<void> {
     if (spool?.pending()) return toSpool(batch, null);
     try {
-      const results = await store(batch.map((b) => b.input));
+      const results = await withIntakePriority(() => store(batch.map((b) => b.input)));
       for (const [i, b] of batch.entries()) b.resolve(results[i]!);
     } catch (err) {
       const state = dataErrorState(err);

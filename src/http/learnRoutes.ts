@@ -65,11 +65,15 @@ async function ranked(
   if (!rank) return rows.map((r) => ({ ...r, rank: null })).sort(seedRule);
   const stacks = [...new Set(rows.map((r) => `${r.language}\u0000${r.framework}`))];
   const byKey = new Map<string, ArmRank>();
-  for (const stack of stacks) {
-    const [language, framework] = stack.split('\u0000') as [string, string];
-    for (const a of await rank({ tenant: tenant ?? null, language, framework })) {
-      byKey.set(`${stack}\u0000${a.hash}`, a);
-    }
+  // one learner read per stack, side by side (an unfiltered list spans many stacks)
+  const ranks = await Promise.all(
+    stacks.map((stack) => {
+      const [language, framework] = stack.split('\u0000') as [string, string];
+      return rank({ tenant: tenant ?? null, language, framework });
+    }),
+  );
+  for (const [i, stack] of stacks.entries()) {
+    for (const a of ranks[i]!) byKey.set(`${stack}\u0000${a.hash}`, a);
   }
   return rows
     .map((r) => ({ ...r, rank: byKey.get(`${r.language}\u0000${r.framework}\u0000${r.hash}`) ?? null }))
@@ -146,8 +150,14 @@ export function learnRoutes(o: LearnRouteOptions): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       throw new UserFacingError('limit must be a whole number from 1 to 100', { status: 400 });
     }
+    const offsetRaw = param(c, 'offset');
+    const offset = offsetRaw === undefined ? 0 : Number(offsetRaw);
+    if (!Number.isInteger(offset) || offset < 0 || offset > 99) {
+      throw new UserFacingError('offset must be a whole number from 0 to 99', { status: 400 });
+    }
+    // the 100 most recent successful configurations, ranked; `offset` and `limit` page through them
     const rows = await ranked(await successfulConfigurations(o.db, { language, framework, tenant }), tenant, o.rank);
-    const pipelines = rows.slice(0, limit).map((r) => ({
+    const pipelines = rows.slice(offset, offset + limit).map((r) => ({
       id: `success_${r.language}_${r.framework}_${r.hash.slice(0, 12)}`,
       language: r.language,
       framework: r.framework,

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { ServiceMetrics } from '../metrics/ServiceMetrics.js';
+import { annotate, inSpan, tracingOn } from '../metrics/spans.js';
 import { type ReadAuth, readAccess } from './apiAuth.js';
 
 const GITLAB_EVENTS = new Set(
@@ -35,6 +36,16 @@ function outcomeOf(status: number): string {
   if (status >= 400) return 'rejected';
   return 'accepted';
 }
+
+/** A span `webhook` around each delivery when tracing is on (the job it queues is its child). */
+export const deliverySpan: MiddlewareHandler = async (c, next) => {
+  if (!tracingOn()) return next();
+  const header = c.req.header('x-gitlab-event') ?? '';
+  await inSpan('webhook', { 'gitlab.event': GITLAB_EVENTS.has(header) ? header : 'other' }, async () => {
+    await next();
+    annotate({ 'http.response.status_code': c.res.status });
+  });
+};
 
 /** Counts and times webhook deliveries around the intake route, without touching it. */
 export function deliveryMetrics(metrics: ServiceMetrics): MiddlewareHandler {

@@ -11,6 +11,8 @@ export interface GenerateRequest {
   language?: string;
   framework?: string;
   policy?: string;
+  /** ask the local LLM even when a proven configuration exists */
+  llm?: boolean;
 }
 
 export interface PipelineRouteOptions {
@@ -33,6 +35,7 @@ const generateBody = z
     language: z.string().min(1).optional(),
     framework: z.string().min(1).optional(),
     policy: z.string().min(1).optional(),
+    llm: z.boolean().optional(),
   })
   .refine((b) => b.project !== undefined || b.repo_url !== undefined, 'give project (id or path) or repo_url');
 const commitBody = z
@@ -86,6 +89,7 @@ export function pipelineRoutes(o: PipelineRouteOptions): Hono {
       language: b.language,
       framework: b.framework,
       policy: b.policy,
+      ...(b.llm ? { llm: true } : {}),
     });
     return c.json(result);
   });

@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
+import { annotate, withTraceparent } from '../metrics/spans.js';
 import { dedupeKey, routeEvent } from '../webhooks/routeEvent.js';
 import {
   createIntakeBatcher,
@@ -171,7 +172,8 @@ export function webhookRoute(o: WebhookOptions): Hono {
           event: headers.get('x-gitlab-event') ?? route.kind,
           projectId: route.projectId,
           payload: redacted(),
-          job: { kind: route.kind, payload: route.payload, maxAttempts: o.maxAttempts },
+          // the job carries this delivery's trace context when tracing is on (its span is the parent)
+          job: { kind: route.kind, payload: withTraceparent(route.payload), maxAttempts: o.maxAttempts },
         });
       } catch (err) {
         if (err instanceof IntakeUnavailableError) {
@@ -193,6 +195,7 @@ export function webhookRoute(o: WebhookOptions): Hono {
         return c.json({ status: 'duplicate', delivery_id: result.deliveryId }, 202);
       }
       o.log.info({ delivery_id: result.deliveryId, job_id: result.jobId, job_kind: route.kind }, 'delivery accepted');
+      annotate({ 'delivery.id': result.deliveryId, 'job.id': result.jobId, 'job.kind': route.kind });
       o.onEnqueued?.();
       return c.json({ status: 'accepted', delivery_id: result.deliveryId, job_id: result.jobId }, 202);
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '../db/database.js';
-import { buryAbandonedJobs, type ClaimedJob, claimJob, completeJob, extendLeases, failJob } from '../db/jobQueue.js';
+import { buryAbandonedJobs, type ClaimedJob, claimJobs, completeJobs, extendLeases, failJob } from '../db/jobQueue.js';
 import { errorMessage, isRetryable, UserFacingError } from '../errors.js';
 import { GitLabError } from '../gitlab/GitLab.js';
 import type { Logger } from '../log.js';
@@ -95,6 +95,37 @@ export function createWorker(o: WorkerOptions): Worker {
   let claimFailures = 0;
   let lastFailureLog = 0;
 
+  // Completion batcher: jobs that finish in the same turn of the event loop are marked done with
+  // one statement. A job stays in flight (drain waits for it) until its row says done.
+  let pendingDone: Array<{ id: number; resolve: (ours: boolean) => void; reject: (e: unknown) => void }> = [];
+  let flushScheduled = false;
+  function markDone(jobId: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      pendingDone.push({ id: jobId, resolve, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushDone);
+      }
+    });
+  }
+  function flushDone(): void {
+    flushScheduled = false;
+    const batch = pendingDone;
+    pendingDone = [];
+    completeJobs(
+      o.db,
+      batch.map((b) => b.id),
+      id,
+    ).then(
+      (ours) => {
+        for (const b of batch) b.resolve(ours.has(b.id));
+      },
+      (err) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
+
   async function runOne(job: ClaimedJob): Promise<void> {
     const jobLog = log.child({
       job_id: job.id,
@@ -106,7 +137,13 @@ export function createWorker(o: WorkerOptions): Worker {
     const started = Date.now();
     try {
       await handler(job.payload, { job, log: jobLog });
-      const ours = await completeJob(o.db, job.id, id);
+      let ours: boolean;
+      try {
+        ours = await markDone(job.id);
+      } catch (err) {
+        jobLog.error({ err }, 'could not mark the job done; the lease will expire and it will run again');
+        return;
+      }
       if (ours) jobLog.info({ ms: Date.now() - started }, 'job done');
       else jobLog.warn('job finished after its lease was taken over; its result stands, the other run is idempotent');
     } catch (err) {
@@ -140,14 +177,18 @@ export function createWorker(o: WorkerOptions): Worker {
           const buried = await buryAbandonedJobs(o.db);
           if (buried) log.warn({ count: buried }, 'dead-lettered jobs whose worker died during their last attempt');
         }
+        // one statement claims as many jobs as there are free slots
         while (!stopping && inFlight.size < o.concurrency) {
-          const job = await claimJob(o.db, { workerId: id, kinds, leaseMs: o.leaseMs });
-          if (!job) break;
-          const p = runOne(job).finally(() => {
-            inFlight.delete(job.id);
-            if (!stopping) void claimLoop();
-          });
-          inFlight.set(job.id, p);
+          const free = o.concurrency - inFlight.size;
+          const jobs = await claimJobs(o.db, { workerId: id, kinds, leaseMs: o.leaseMs, limit: free });
+          for (const job of jobs) {
+            const p = runOne(job).finally(() => {
+              inFlight.delete(job.id);
+              if (!stopping) void claimLoop();
+            });
+            inFlight.set(job.id, p);
+          }
+          if (jobs.length < free) break;
         }
       } while (wakeAgain && !stopping);
       if (claimFailures > 0) {

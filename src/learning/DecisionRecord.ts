@@ -46,7 +46,10 @@ export const DECISION_FORMAT = 'pipeline-learner.decision/1';
 
 export function decisionToJsonLine(d: DecisionRecord): string {
   // Derived, not stored: the subset plan is a function of the arms and the run counter.
-  const subset = d.policy === 'thompson' && Number(d.policyVersion) >= 3 ? thompsonSubset(d.arms, d.contextRuns) : null;
+  const subset =
+    d.policy === 'thompson' && Number(d.policyVersion) >= 3
+      ? thompsonSubset(d.arms, d.contextRuns, d.policyVersion)
+      : null;
   return JSON.stringify({
     format: DECISION_FORMAT,
     decision_id: d.id,

@@ -422,9 +422,13 @@ export class Learner implements Chooser {
 
   /**
    * Every configuration known in a context, best first (posterior mean reward). With `tenant: null` the
-   * evidence of every tenant on that stack is pooled.
+   * evidence of every tenant on that stack is pooled. `evidence: false` skips reading the run history
+   * for `lastEvidence` (the dashboard index and the metrics scrape do not show it).
    */
-  async arms(raw: { tenant: string | null; language: string; framework: string }): Promise<ArmReport[]> {
+  async arms(
+    raw: { tenant: string | null; language: string; framework: string },
+    options: { evidence?: boolean } = {},
+  ): Promise<ArmReport[]> {
     const language = raw.language.trim().toLowerCase();
     const framework = (raw.framework || 'generic').trim().toLowerCase();
     const bans = (await this.store.listBans()).map((b) => b.hash);
@@ -459,11 +463,24 @@ export class Learner implements Chooser {
       const [runs, stored, history] = await Promise.all([
         this.store.getContextRuns(context),
         this.store.getArms(context),
-        this.store.listRuns(context),
+        options.evidence === false ? Promise.resolve([]) : this.store.listRuns(context),
       ]);
       entries = stored.map((arm) => ({ arm, contextRuns: runs }));
       for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
     }
+    return this.rank(entries, bans, { pooled: raw.tenant === null, lastEvidence });
+  }
+
+  /**
+   * The posterior report of stored evidence, best first: what `arms` computes after reading, for a
+   * caller that read many contexts' arms at once (the metrics scrape, the dashboard index). No I/O.
+   */
+  rank(
+    entries: Array<{ arm: ArmEvidence; contextRuns: number }>,
+    bans: string[],
+    o: { pooled?: boolean; lastEvidence?: Map<string, string> } = {},
+  ): ArmReport[] {
+    const lastEvidence = o.lastEvidence ?? new Map<string, string>();
     const reports = entries.map(({ arm, contextRuns }) => {
       const stats = armStats(arm, contextRuns, this.options);
       const { low, high } = betaInterval(stats.alpha, stats.beta, 0.9);
@@ -479,7 +496,7 @@ export class Learner implements Chooser {
         low,
         high,
         expectedReward: posteriorMeanReward(stats),
-        broken: raw.tenant === null ? arm.brokenAt !== null : isBrokenOut(arm, contextRuns, this.options),
+        broken: o.pooled ? arm.brokenAt !== null : isBrokenOut(arm, contextRuns, this.options),
         banned: isBanned(arm.hash, bans),
         gated: passesGate(arm.runsTotal, mean, this.options),
         lastDurationS: arm.lastDurationS,

@@ -23,6 +23,7 @@ export function thompsonPropensities(
   arms: readonly ArmStats[],
   gridPoints = 512,
   inclusion?: readonly number[],
+  satisfice = 0,
 ): number[] {
   const k = arms.length;
   const out = new Array<number>(k).fill(0);
@@ -56,7 +57,7 @@ export function thompsonPropensities(
   const members: number[][] = [];
   let sdMin = Number.POSITIVE_INFINITY;
   for (const j of kept) {
-    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}|${q(j)}`;
+    const key = `${arms[j].alpha}|${arms[j].beta}|${m[j]}|${c[j]}|${q(j)}|${satisfice > 0 && j === leader}`;
     let gi = groupOf.get(key);
     if (gi === undefined) {
       gi = shapes.length;
@@ -72,76 +73,86 @@ export function thompsonPropensities(
   const g = Math.max(64, Math.min(gridPoints, Math.ceil((POINTS_PER_SD * (hi - lo)) / sdMin) + 1));
   const step = (hi - lo) / (g - 1);
   const n = shapes.length;
-  // cdf[r*g + t] = F_{shape r}(lo + t·step)
+  // cdf[r*g + t] = F_{shape r}(lo + t·step); gOf[r*g + t] = G_r = 1 − q_r + q_r·F_r (see below)
   const cdf = new Float64Array(n * g);
-  const logCdf = new Float64Array(n * g);
+  const gOf = new Float64Array(n * g);
   for (let r = 0; r < n; r++) {
     const j = shapes[r];
-    const { alpha, beta } = arms[j];
-    const lb = logBeta(alpha, beta);
-    const scale = 1 / m[j];
     const base = r * g;
-    const u0 = (lo + c[j]) * scale;
-    const f0 = u0 <= 0 ? 0 : u0 >= 1 ? 1 : incompleteBeta(u0, alpha, beta);
-    const pdfAt = (u: number) => Math.exp((alpha - 1) * Math.log(u) + (beta - 1) * Math.log1p(-u) - lb) * scale;
-    const uEnd = 1 - 1e-12;
-    let prevPdf = 0;
-    let prevU = u0;
-    let acc = 0;
-    for (let t = 0; t < g; t++) {
-      const u = (lo + t * step + c[j]) * scale;
-      const pdf = u > 0 && u < 1 ? pdfAt(u) : 0;
-      if (t > 0) {
-        // Densities can jump to 0 at the support's ends (Beta(α, 1) at 1, Beta(1, β) at 0): integrate
-        // only the part of a cell inside the support, so the mass lands where it belongs.
-        if (prevU < 1 && u >= 1) acc += 0.5 * (prevPdf + pdfAt(uEnd)) * ((1 - Math.max(prevU, 0)) * m[j]);
-        else if (prevU <= 0 && u > 0) acc += 0.5 * (pdfAt(1e-12) + pdf) * (u * m[j]);
-        else acc += 0.5 * (prevPdf + pdf) * step;
-      }
-      cdf[base + t] = acc;
-      prevPdf = pdf;
-      prevU = u;
-    }
-    const fix = acc > 0 ? (1 - f0) / acc : 0;
-    // With subsampling, the product below runs over G_j = 1 − q_j + q_j·F_j (see there).
+    cdfOnGrid(arms[j].alpha, arms[j].beta, m[j], c[j], lo, step, g, cdf, base);
     const qj = q(j);
-    for (let t = 0; t < g; t++) {
-      const f = acc > 0 ? f0 + cdf[base + t] * fix : t === g - 1 ? 1 : f0;
-      cdf[base + t] = f;
-      const gv = qj >= 1 ? f : 1 - qj + qj * f;
-      logCdf[base + t] = gv > 0 ? Math.log(gv) : 0;
-    }
+    for (let t = 0; t < g; t++) gOf[base + t] = qj >= 1 ? cdf[base + t] : 1 - qj + qj * cdf[base + t];
   }
   // An arm in the subset with probability q_j is "below s or absent" with probability G_j = 1 − q_j + q_j·F_j
   // (independent inclusions), so the same product formula integrates the subsampled procedure exactly.
-  const below = (r: number, t: number) => {
-    const f = cdf[r * g + t];
-    const qr = q(shapes[r]);
-    return qr >= 1 ? f : 1 - qr + qr * f;
-  };
-  // Σ_j log G_j at each grid point over all kept arms, with zeros counted apart so that the
-  // "every other arm is below s" products stay exact.
-  const logSum = new Float64Array(g);
+  // logAll[t] = Σ_j log G_j(t) over all kept arms with G_j > 0, zeros counted apart so that the "every
+  // other arm is below s" products stay exact. The product is taken in linear space, rescaled before it
+  // can underflow (one logarithm per grid point instead of one per arm and point).
+  const logAll = new Float64Array(g);
   const zeros = new Int32Array(g);
+  const prod = new Float64Array(g).fill(1);
+  const rescales = new Int32Array(g);
   for (let r = 0; r < n; r++) {
     const base = r * g;
     const count = members[r].length;
     for (let t = 0; t < g; t++) {
-      if (below(r, t) > 0) logSum[t] += count * logCdf[base + t];
-      else zeros[t] += count;
+      const gv = gOf[base + t];
+      if (!(gv > 0)) {
+        zeros[t] += count;
+        continue;
+      }
+      const f = count === 1 ? gv : gv ** count;
+      if (f < 1e-100) logAll[t] += count * Math.log(gv);
+      else {
+        let x = prod[t] * f;
+        if (x < 1e-150) {
+          x *= 1e150;
+          rescales[t] += 1;
+        }
+        prod[t] = x;
+      }
     }
   }
+  const LN_1E150 = 150 * Math.LN10;
+  const all = new Float64Array(g);
+  for (let t = 0; t < g; t++) {
+    logAll[t] += Math.log(prod[t]) - rescales[t] * LN_1E150;
+    all[t] = Math.exp(logAll[t]);
+  }
+  // Satisficing: a challenger a is chosen only when its sample beats the leader's by more than ε, so the
+  // leader's factor F_L(s) becomes F_L(s − ε) (its CDF on the grid shifted down by ε), and the leader takes
+  // the rest: P(leader) = 1 − Σ_a P(a). The events partition the outcomes, so this is exact.
+  const leaderShape = satisfice > 0 ? shapes.indexOf(leader) : -1;
+  let shifted: Float64Array | null = null;
+  if (leaderShape >= 0) {
+    shifted = new Float64Array(g);
+    cdfOnGrid(arms[leader].alpha, arms[leader].beta, m[leader], c[leader], lo - satisfice, step, g, shifted, 0);
+  }
+  const leaderBase = leaderShape * g;
   let total = 0;
   for (let r = 0; r < n; r++) {
+    if (r === leaderShape) continue;
     const base = r * g;
     let p = 0;
     let prevOthers = 0;
     for (let t = 0; t < g; t++) {
-      const f = cdf[base + t];
-      const own = below(r, t);
-      const z = zeros[t] - (own > 0 ? 0 : 1);
-      const others = z > 0 ? 0 : Math.exp(logSum[t] - logCdf[base + t]);
-      if (t > 0) p += (f - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
+      // ∏ over the other arms = (∏ over all) / G_r [/ G_L · F_L(s − ε) when satisficing]
+      const own = gOf[base + t];
+      let z = zeros[t] - (own > 0 ? 0 : 1);
+      let divisor = own > 0 ? own : 1;
+      let factor = 1;
+      if (shifted !== null) {
+        const gl = gOf[leaderBase + t];
+        if (gl > 0) divisor *= gl;
+        else z -= 1;
+        factor = shifted[t];
+      }
+      let others = 0;
+      if (z <= 0 && factor > 0) {
+        // all[t] underflows when the product is tiny; then divide in log space
+        others = all[t] > 1e-280 ? (factor * all[t]) / divisor : factor * Math.exp(logAll[t] - Math.log(divisor));
+      }
+      if (t > 0) p += (cdf[base + t] - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
       prevOthers = others;
     }
     p *= q(shapes[r]);
@@ -150,6 +161,12 @@ export function thompsonPropensities(
       total += p;
     }
   }
+  if (shifted !== null) {
+    // Grid error can push the challengers' sum a hair above 1; then scale them down.
+    if (total > 1) for (let i = 0; i < k; i++) out[i] /= total;
+    out[leader] = Math.max(0, 1 - Math.min(total, 1));
+    return out;
+  }
   if (!(total > 0)) {
     out.fill(0);
     out[leader] = 1;
@@ -157,6 +174,54 @@ export function thompsonPropensities(
   }
   for (let i = 0; i < k; i++) out[i] /= total;
   return out;
+}
+
+/**
+ * F(s) of the reward s = θ·mult − cost, θ ~ Beta(α, β), at the g points start + t·step, written to
+ * out[offset + t]: exact at the first point (incomplete beta), accumulated from the density above it
+ * (trapezoids), then rescaled so that the last point reaches the exact total mass.
+ */
+function cdfOnGrid(
+  alpha: number,
+  beta: number,
+  mult: number,
+  cost: number,
+  start: number,
+  step: number,
+  g: number,
+  out: Float64Array,
+  offset: number,
+): void {
+  const lb = logBeta(alpha, beta);
+  const scale = 1 / mult;
+  const u0 = (start + cost) * scale;
+  const f0 = u0 <= 0 ? 0 : u0 >= 1 ? 1 : incompleteBeta(u0, alpha, beta);
+  const pdfAt = (u: number) => Math.exp((alpha - 1) * Math.log(u) + (beta - 1) * Math.log1p(-u) - lb) * scale;
+  const uEnd = 1 - 1e-12;
+  let prevPdf = 0;
+  let prevU = u0;
+  let acc = 0;
+  for (let t = 0; t < g; t++) {
+    const u = (start + t * step + cost) * scale;
+    const pdf = u > 0 && u < 1 ? pdfAt(u) : 0;
+    if (t > 0) {
+      // Densities can jump to 0 at the support's ends (Beta(α, 1) at 1, Beta(1, β) at 0): integrate
+      // only the part of a cell inside the support, so the mass lands where it belongs.
+      if (prevU < 1 && u >= 1) acc += 0.5 * (prevPdf + pdfAt(uEnd)) * ((1 - Math.max(prevU, 0)) * mult);
+      else if (prevU <= 0 && u > 0) acc += 0.5 * (pdfAt(1e-12) + pdf) * (u * mult);
+      else acc += 0.5 * (prevPdf + pdf) * step;
+    }
+    out[offset + t] = acc;
+    prevPdf = pdf;
+    prevU = u;
+  }
+  // The exact mass between the first and the last point (the last may lie below the support's top).
+  const uLast = (start + (g - 1) * step + cost) * scale;
+  const fLast = uLast <= 0 ? 0 : uLast >= 1 ? 1 : incompleteBeta(uLast, alpha, beta);
+  const fix = acc > 0 ? (fLast - f0) / acc : 0;
+  for (let t = 0; t < g; t++) {
+    out[offset + t] = acc > 0 ? f0 + out[offset + t] * fix : t === g - 1 ? fLast : f0;
+  }
 }
 
 /** The arm with the highest posterior mean reward (first on ties): Thompson pruning's and subsampling's anchor. */

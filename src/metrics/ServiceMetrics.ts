@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { staleWhileRevalidate } from './staleWhileRevalidate.js';
 
 /** A context's best arm as the learner sees it now (posterior mean and 90 % credible interval). */
 export interface TopArm {
@@ -26,6 +27,12 @@ export interface MetricsOptions {
   source?: MetricsSource;
   /** cap on per-context series (each context adds 3 gauges); see docs/metrics.md */
   maxContexts?: number;
+  /**
+   * Database figures are read at most this often: a scrape finding them older starts a refresh in
+   * the background and answers with the last ones, so a scrape never waits on the database once it
+   * has figures (they are at most one scrape interval plus this old). 0 = read on every scrape.
+   */
+  dbMaxAgeMs?: number;
   /** process metrics (CPU, RSS, heap, event-loop lag, GC); off in tests that build many registries */
   processMetrics?: boolean;
 }
@@ -48,6 +55,9 @@ export class ServiceMetrics {
   readonly gitlabCalls: Counter<'endpoint' | 'status'>;
   readonly gitlabSeconds: Histogram<'endpoint'>;
   readonly gitlabRetryAfterSeconds: Counter<'endpoint'>;
+  readonly gitlabCallsPerPipeline: Histogram<'part'>;
+  readonly gitlabBudgetRemaining: Gauge;
+  readonly gitlabBudgetWaitSeconds: Counter;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -97,13 +107,39 @@ export class ServiceMetrics {
       labelNames: ['endpoint'],
       registers,
     });
-    if (options.source) this.registerDatabaseGauges(options.source, options.maxContexts ?? 50);
+    this.gitlabCallsPerPipeline = new Histogram({
+      name: `${PREFIX}gitlab_calls_per_pipeline`,
+      help: 'GitLab calls per recorded pipeline: part="facts" for the configuration, Dockerfile and detection (the budget: at most 1.1 on average), part="total" for all of the job (test reports and notes included)',
+      labelNames: ['part'],
+      buckets: [0, 1, 2, 3, 4, 6, 8, 12, 20],
+      registers,
+    });
+    this.gitlabBudgetRemaining = new Gauge({
+      name: `${PREFIX}gitlab_budget_remaining`,
+      help: 'Tokens left in the shared GitLab call budget as this process last saw it (negative: calls queued behind the refill or a 429)',
+      registers,
+    });
+    this.gitlabBudgetWaitSeconds = new Counter({
+      name: `${PREFIX}gitlab_budget_wait_seconds_total`,
+      help: 'Seconds GitLab calls waited for the shared call budget',
+      registers,
+    });
+    if (options.source) this.registerDatabaseGauges(options.source, options.maxContexts ?? 50, options.dbMaxAgeMs ?? 0);
   }
 
-  private registerDatabaseGauges(source: MetricsSource, maxContexts: number): void {
+  private registerDatabaseGauges(source: MetricsSource, maxContexts: number, maxAgeMs: number): void {
     const registers = [this.registry];
-    // the registry collects every metric concurrently: gauges fed by one query share its promise
-    const queue = inFlight(() => source.queue());
+    // one snapshot of every database figure per scrape (or per maxAgeMs), shared by all the gauges
+    const snapshot = staleWhileRevalidate(async () => {
+      const [queue, decisions, rewards, top] = await Promise.all([
+        source.queue(),
+        source.decisions(),
+        source.rewards(),
+        source.topArms(maxContexts),
+      ]);
+      return { queue, decisions, rewards, top };
+    }, maxAgeMs);
+    const queue = async () => (await snapshot()).queue;
     new Gauge({
       name: `${PREFIX}queue_jobs`,
       help: 'Jobs by kind and status (queued, running, done, dead); dead = dead letters',
@@ -135,7 +171,7 @@ export class ServiceMetrics {
       labelNames: ['policy', 'source', 'kind'],
       registers,
       async collect() {
-        const rows = await source.decisions();
+        const rows = (await snapshot()).decisions;
         this.reset();
         for (const r of rows) this.set({ policy: r.policy, source: r.source, kind: r.kind }, r.count);
       },
@@ -146,24 +182,29 @@ export class ServiceMetrics {
       labelNames: ['attribution'],
       registers,
       async collect() {
-        const rows = await source.rewards();
+        const rows = (await snapshot()).rewards;
         this.reset();
         for (const r of rows) this.set({ attribution: r.attribution }, r.count);
       },
     });
-    const top = inFlight(() => source.topArms(maxContexts));
-    const perContext = (suffix: string, help: string, value: (t: TopArm) => number) =>
-      new Gauge({
+    const top = async () => (await snapshot()).top;
+    const perContext = (suffix: string, help: string, value: (t: TopArm) => number) => {
+      // up to maxContexts series each: rebuilt only when the figures are new, not on every scrape
+      let applied: TopArm[] | null = null;
+      return new Gauge({
         name: `${PREFIX}context_top_arm_${suffix}`,
         help: `${help} of each context's best arm (the ${maxContexts} contexts with most runs)`,
         labelNames: ['tenant', 'language', 'framework'],
         registers,
         async collect() {
           const arms = await top();
+          if (arms === applied) return;
+          applied = arms;
           this.reset();
           for (const t of arms) this.set({ tenant: t.tenant, language: t.language, framework: t.framework }, value(t));
         },
       });
+    };
     perContext('mean', 'Posterior mean success probability', (t) => t.mean);
     perContext('low', 'Lower end of the 90 % credible interval', (t) => t.low);
     perContext('high', 'Upper end of the 90 % credible interval', (t) => t.high);
@@ -173,15 +214,4 @@ export class ServiceMetrics {
   async text(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
-}
-
-/** One call in flight at a time; callers that arrive meanwhile share it, later ones start anew. */
-function inFlight<T>(fn: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | null = null;
-  return () => {
-    pending ??= fn().finally(() => {
-      pending = null;
-    });
-    return pending;
-  };
 }

@@ -377,6 +377,18 @@ describe.each(storeKinds)('merge request commands (%s)', (kind) => {
     const stats = s.botNotes().at(-1)?.body ?? '';
     expect(stats).toContain('2 configurations, 12 runs in all');
     expect(stats.indexOf('bbbbbbbbbbbb')).toBeLessThan(stats.indexOf('aaaaaaaaaaaa'));
+    expect(stats).not.toContain('/dashboard');
+
+    // with PUBLIC_URL both replies link the stack's dashboard page
+    const linked = { ...s.deps, config: { ...s.deps.config, publicUrl: 'https://learner.example' } };
+    for (const cmd of ['stats', 'best']) {
+      await handleNoteEvent(
+        s.comment(s.reporter, `/pipeline ${cmd} --language Node --framework express`).payload,
+        linked,
+        s.job(),
+      );
+      expect(s.botNotes().at(-1)?.body).toContain('(https://learner.example/dashboard/stack/acme/node/express)');
+    }
   });
 
   it('refuses closed MRs and forks, and honours the allowlist, dry-run and rate limits', async (t) => {

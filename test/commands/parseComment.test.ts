@@ -28,6 +28,19 @@ describe('parseComment', () => {
     expect(parseComment('/pipeline help approve', bot)).toMatchObject({ verb: 'help', args: { topic: 'approve' } });
   });
 
+  it('reads generate --llm, ask with its question, and explain with a pipeline id', () => {
+    expect(parseComment('/pipeline generate --llm', bot)).toMatchObject({ verb: 'generate', args: { llm: true } });
+    expect(parseComment('/pipeline generate --llm=yes', bot)).toMatchObject({ kind: 'reply' });
+    expect(parseComment('/pipeline ask why is it red?\nthe test job', bot)).toMatchObject({
+      verb: 'ask',
+      args: { question: 'why is it red?\nthe test job' },
+    });
+    expect(parseComment('/pipeline ask', bot)).toMatchObject({ kind: 'reply' });
+    expect(parseComment('/pipeline explain', bot)).toMatchObject({ verb: 'explain', args: {} });
+    expect(parseComment('/pipeline explain #4711', bot)).toMatchObject({ verb: 'explain', args: { pipeline: 4711 } });
+    expect(parseComment('/pipeline explain the build', bot)).toMatchObject({ kind: 'reply' });
+  });
+
   it('reads the @bot form, case-insensitively, and only for the bot', () => {
     expect(parseComment('@pipeline-bot status', bot)).toMatchObject({ kind: 'command', verb: 'status' });
     expect(parseComment('@Pipeline-Bot: show 2', bot)).toMatchObject({

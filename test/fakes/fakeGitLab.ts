@@ -76,6 +76,7 @@ export interface FakeMergeRequest {
   state: 'opened' | 'closed' | 'merged' | 'locked';
   title: string;
   authorId: number;
+  description?: string;
 }
 
 export interface FakeAward {
@@ -114,6 +115,8 @@ export interface FakeJob {
   /** the job's junit report, as counted in the pipeline's test report summary */
   tests: { success: number; failed: number; skipped: number; error: number } | null;
   coverage: number | null;
+  /** the job's log (`GET /projects/:id/jobs/:job_id/trace`) */
+  trace: string;
 }
 
 export interface FakePipeline {
@@ -147,6 +150,8 @@ export interface JobSpec {
   /** a junit report for this job: it appears as a suite (named after the job) in test_report_summary */
   tests?: { success: number; failed: number; skipped?: number; error?: number } | null;
   coverage?: number | null;
+  /** the job's log, as the trace endpoint answers it */
+  trace?: string;
 }
 
 export interface RecordedRequest {
@@ -512,6 +517,7 @@ export class FakeGitLabState {
       pipelineId: pipeline.id,
       tests: spec.tests ? { skipped: 0, error: 0, ...spec.tests } : null,
       coverage: spec.coverage ?? null,
+      trace: spec.trace ?? '',
     };
     this.jobs.set(job.id, job);
     return job;
@@ -765,7 +771,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       iid: mr.iid,
       project_id: p.id,
       title: mr.title,
-      description: '',
+      description: mr.description ?? '',
       state: mr.state,
       source_branch: mr.sourceBranch,
       target_branch: mr.targetBranch,
@@ -1078,6 +1084,13 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       .map(jobJson);
     return paginate(ctx, jobs);
   });
+  route('GET', 'projects/:id/jobs/:job_id/trace', (ctx) => {
+    const p = projectOf(ctx);
+    const job = state.jobs.get(Number(ctx.params.job_id));
+    const pipeline = job ? state.pipelines.get(job.pipelineId) : undefined;
+    if (!job || pipeline?.projectId !== p.id) throw notFound('Job');
+    return new Response(job.trace, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  });
   route(
     'GET',
     'job',
@@ -1098,6 +1111,23 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       .sort((a, b) => b.iid - a.iid)
       .map((m) => mrJson(p, m));
     return paginate(ctx, list);
+  });
+  route('POST', 'projects/:id/merge_requests', (ctx) => {
+    const p = projectOf(ctx);
+    const source = str(ctx.body.source_branch);
+    const target = str(ctx.body.target_branch);
+    const title = str(ctx.body.title);
+    if (!source || !target || !title) throw badRequest('source_branch, target_branch and title are required');
+    if (!p.branches.has(source)) throw badRequest(`Source branch "${source}" does not exist`);
+    if (!p.branches.has(target)) throw badRequest(`Target branch "${target}" does not exist`);
+    const open = [...p.mergeRequests.values()].find(
+      (m) => m.sourceBranch === source && m.targetBranch === target && m.state === 'opened',
+    );
+    if (open)
+      throw new HttpError(409, `Another open merge request already exists for this source branch: !${open.iid}`);
+    const mr = p.addMergeRequest({ sourceBranch: source, targetBranch: target, title, authorId: ctx.userId });
+    mr.description = str(ctx.body.description) ?? '';
+    return json(201, mrJson(p, mr));
   });
   route('GET', 'projects/:id/merge_requests/:iid', (ctx) => {
     const { p, mr } = mrOf(ctx);

@@ -187,6 +187,18 @@ describe.each(storeKinds)('seed API on %s', (kind) => {
       count: number;
     };
     expect(all.count).toBeGreaterThanOrEqual(2);
+    // offset pages through the same ranked list
+    const page = async (q: string) =>
+      (
+        (await (
+          await app.request(`/api/v1/pipeline/learn/successful?language=node${q}`, { headers: auth })
+        ).json()) as {
+          pipelines: Array<{ id: string }>;
+        }
+      ).pipelines.map((x) => x.id);
+    const ranked = await page('&limit=100');
+    expect(await page('&limit=1&offset=1')).toEqual(ranked.slice(1, 2));
+    expect((await app.request('/api/v1/pipeline/learn/successful?offset=100', { headers: auth })).status).toBe(400);
 
     const best = await app.request('/api/v1/pipeline/learn/best?language=Node&tenant=GLOBEX', { headers: auth });
     expect(await best.json()).toMatchObject({

@@ -11,6 +11,7 @@ import type { Store } from '../../src/db/openDatabase.js';
 import { createGitLab } from '../../src/gitlab/GitbeakerGitLab.js';
 import { createLogger } from '../../src/log.js';
 import { type Service, startOnStore } from '../../src/main.js';
+import { ServiceMetrics } from '../../src/metrics/ServiceMetrics.js';
 import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
 import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { pipelineHook } from '../fakes/gitlabHooks.js';
@@ -52,6 +53,8 @@ describe('GET /metrics', () => {
       LOG_LEVEL: 'silent',
       PIPELINE_LEARNER_JOB_POLL_MS: '50',
       PIPELINE_LEARNER_METRICS_MAX_CONTEXTS: '2',
+      // every scrape reads the database here; the cache has its own test below
+      PIPELINE_LEARNER_METRICS_DB_MAX_AGE_S: '0',
     });
     service = await startOnStore(config, store!, {
       log: createLogger({ level: 'silent' }),
@@ -156,7 +159,10 @@ describe('GET /metrics', () => {
       'pipeline_learner_context_top_arm_low',
       'pipeline_learner_context_top_arm_mean',
       'pipeline_learner_decisions',
+      'pipeline_learner_gitlab_budget_remaining',
+      'pipeline_learner_gitlab_budget_wait_seconds_total',
       'pipeline_learner_gitlab_call_seconds',
+      'pipeline_learner_gitlab_calls_per_pipeline',
       'pipeline_learner_gitlab_calls_total',
       'pipeline_learner_gitlab_retry_after_seconds_total',
       'pipeline_learner_job_duration_seconds',
@@ -195,4 +201,35 @@ describe('PIPELINE_LEARNER_METRICS_PORT', () => {
       await s.stop();
     }
   }, 60_000);
+});
+
+describe('scrape-time database figures with a maximum age', () => {
+  it('reads the database once per maximum age, answering from the last figures meanwhile', async () => {
+    let reads = 0;
+    let queued = 1;
+    const metrics = new ServiceMetrics({
+      processMetrics: false,
+      dbMaxAgeMs: 200,
+      source: {
+        async queue() {
+          reads++;
+          return [{ kind: 'pipeline_event', status: 'queued', count: queued, oldestAgeS: 1 }];
+        },
+        decisions: async () => [],
+        rewards: async () => [],
+        topArms: async () => [],
+      },
+    });
+    const value = async () =>
+      series((await metrics.text()).body, 'pipeline_learner_queue_jobs', { kind: 'pipeline_event', status: 'queued' });
+    expect(await value()).toBe(1);
+    queued = 5;
+    expect(await value()).toBe(1); // young figures: no read
+    expect(reads).toBe(1);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await value()).toBe(1); // old figures answer while the refresh runs
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await value()).toBe(5);
+    expect(reads).toBe(2);
+  });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { COLLECTIONS } from '../../src/vectors/VectorIndex.js';
 import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { pipelineHook } from '../fakes/gitlabHooks.js';
 import { createTestDatabase } from '../support/db.js';
-import { buildDist, type ServeProcess, startServe } from './serveProcess.js';
+import { buildDist, cli, type ServeProcess, startServe } from './serveProcess.js';
 
 const SECRET = 'process-test-secret';
 const dirs: string[] = [];
@@ -183,6 +184,10 @@ describe('serve as real processes', () => {
       expect((await listRuns(store.db)).length).toBe(ids.length);
       // each configuration fetched exactly once: no job ran twice
       expect(gl.count({ path: /repository\/files\/\.gitlab-ci\.yml\/raw/ })).toBe(ids.length);
+      // both processes drew from one call budget in the database (issue 10 item 3)
+      const budget = await store.db.selectFrom('gitlab_call_budget').select('instance').execute();
+      expect(budget.map((r) => r.instance)).toEqual([gl.url]);
+      expect(await store.db.selectFrom('repository_facts').select('sha').execute()).toHaveLength(ids.length);
     } finally {
       await store.close();
     }
@@ -190,6 +195,59 @@ describe('serve as real processes', () => {
     b.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
+  }, 300_000);
+
+  it('serve --workers on the embedded store exits 2 and says why', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pl-workers-'));
+    dirs.push(dataDir);
+    const r = spawnSync(process.execPath, [cli, 'serve', '--workers', '2'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, PORT: '0' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--workers needs PostgreSQL \(DATABASE_URL\)/);
+    // nothing was started: the store was never opened
+    expect(existsSync(join(dataDir, 'pglite'))).toBe(false);
+  });
+
+  it('serve --workers 2 on PostgreSQL: two worker processes drain a burst, each job processed once', async (ctx) => {
+    const url = await createTestDatabase();
+    if (!url) return ctx.skip();
+    const ids = seedPipelines(gl, 40, 'workers');
+    const env = { ...baseEnv(gl), DATABASE_URL: url, LOG_LEVEL: 'info' };
+    const s = await startServe(env, 120_000, { args: ['--workers', '2'] });
+    children.push(s);
+    const roles = () =>
+      [...s.output().matchAll(/"role":"(\w+)"[^\n]*"msg":"service started"/g)].map((m) => m[1]).sort();
+    await waitFor(async () => roles().length === 3, 'the intake process and two worker processes');
+    expect(roles()).toEqual(['intake', 'worker', 'worker']);
+    gl.resetRequests();
+    const ok = await Promise.all(ids.map((id) => deliver(s.url, gl, id, `workers-${id}`)));
+    expect(ok.every(Boolean)).toBe(true);
+    const store = openPostgres(url);
+    try {
+      await waitFor(
+        async () => (await listJobs(store.db, { status: ['done'] })).length === ids.length,
+        'all jobs done',
+      );
+      const jobs = await listJobs(store.db);
+      expect(jobs).toHaveLength(ids.length);
+      expect(jobs.every((j) => j.attempts === 1)).toBe(true);
+      expect((await listRuns(store.db)).length).toBe(ids.length);
+      // each configuration fetched exactly once: no job ran twice
+      expect(gl.count({ path: /repository\/files\/\.gitlab-ci\.yml\/raw/ })).toBe(ids.length);
+      // the jobs were done by the worker processes, not by the intake process
+      const doneBy = new Set(
+        [...s.output().matchAll(/"worker":"([^"]+)"[^\n]*"msg":"job done"/g)].map((m) => m[1]!.split(':')[1]),
+      );
+      expect(doneBy.size).toBeGreaterThanOrEqual(1);
+      expect(doneBy.has(String(s.child.pid))).toBe(false);
+    } finally {
+      await store.close();
+    }
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
   }, 300_000);
 
   it('SIGTERM during work: running jobs finish, nothing is left half-done, a restart finishes the rest', async (ctx) => {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cli = `${root}dist/cli.js`;
+export const cli = `${root}dist/cli.js`;
 
 /** Compiles src/ to dist/ once per test file (type errors elsewhere do not stop the emit). */
 export function buildDist(): void {
@@ -28,11 +28,17 @@ export interface ServeProcess {
 export async function startServe(
   env: Record<string, string>,
   timeoutMs = 120_000,
-  options: { viaNpm?: boolean /** another build's dist/cli.js (e.g. the production tree) */; cli?: string } = {},
+  options: {
+    viaNpm?: boolean;
+    /** another build's dist/cli.js (e.g. the production tree) */
+    cli?: string;
+    /** further `serve` options, e.g. ['--workers', '2'] */
+    args?: string[];
+  } = {},
 ): Promise<ServeProcess> {
   const [command, args] = options.viaNpm
     ? ['npm', ['start', '--ignore-scripts', '--silent']]
-    : [process.execPath, [options.cli ?? cli, 'serve']];
+    : [process.execPath, [options.cli ?? cli, 'serve', ...(options.args ?? [])]];
   const child = spawn(command, args, {
     cwd: options.cli ? dirname(dirname(options.cli)) : root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', ...env },

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,34 @@ describe('pipeline-learner simulate', () => {
     const text = await cli(['simulate', '--scenario', '-'], JSON.stringify(scenario));
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/thompson\s+\d/);
+  });
+  it('reports the shipped attribution scenarios: each class of evidence shows up where the scenario puts it', async () => {
+    const expected: Record<string, string> = {
+      'code-failures': 'works',
+      'runner-outages': 'no_evidence',
+      'no-tests': 'weak',
+      flaky: 'flaky',
+      wide: 'works',
+    };
+    for (const [name, cls] of Object.entries(expected)) {
+      const shipped = JSON.parse(
+        readFileSync(new URL(`../../bench/scenarios/${name}.json`, import.meta.url), 'utf8'),
+      ) as Record<string, unknown>;
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify({ ...shipped, rounds: 300, repetitions: 1 }));
+      const r = await cli(['simulate', '--scenario', file, '--json']);
+      expect(r.code, name).toBe(0);
+      const j = JSON.parse(r.out);
+      expect(j.rounds).toBe(300);
+      expect(Object.keys(j.policies).sort()).toEqual(['epsilon_greedy', 'greedy', 'thompson', 'ucb1']);
+      expect(j.policies.thompson.runs_to_best).toBeGreaterThanOrEqual(0);
+      expect(j.outcomes[cls], `${name}: ${cls}`).toBeGreaterThan(0);
+      const shares = Object.values(j.outcomes as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(shares).toBeCloseTo(1, 2);
+    }
+    // --reward v1: the same scenario seen as green/red only, for comparison
+    const v1 = await cli(['simulate', '--scenario', join(dir, 'no-tests.json'), '--json', '--reward', 'v1']);
+    expect(JSON.parse(v1.out).reward).toBe('v1');
   });
   it('exits 2 on bad input', async () => {
     expect((await cli(['simulate'])).code).toBe(2);
@@ -150,6 +178,15 @@ describe('decisions export → evaluate --input', () => {
     const e = JSON.parse(r.out);
     expect(e).toMatchObject({ policy: 'greedy', decisions: 12 });
     expect(e.snips.value).toBeGreaterThanOrEqual(e.snips.low);
+    // Twelve decisions are worth fewer than 30: the estimate comes with a warning on stderr, in both modes
+    expect(e.effectiveSampleSize).toBeLessThan(30);
+    expect(r.err).toMatch(
+      /^warning: the logged propensities are too small for a reliable estimate: 12 decisions are worth/,
+    );
+    const text = await cli(['evaluate', '--policy', 'thompson', '--input', join(dir, 'log.jsonl')]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/effective sample size\s+\d/);
+    expect(text.err).toMatch(/warning: .*effective sample size; want at least 30/);
     const bad = await cli(['evaluate', '--policy', 'greedy', '--input', '-'], '{"nope":1}\n');
     expect(bad.code).toBe(2);
   });

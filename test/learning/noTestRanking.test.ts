@@ -5,6 +5,7 @@ import type { ArmSource } from '../../src/learning/Chooser.js';
 import { DEFAULT_LEARNER_OPTIONS } from '../../src/learning/LearnerOptions.js';
 import { posteriorMeanReward } from '../../src/learning/policies.js';
 import { addRun, emptyArm } from '../../src/learning/posterior.js';
+import { leaderIndex } from '../../src/learning/thompsonPropensities.js';
 
 const opts = DEFAULT_LEARNER_OPTIONS;
 const sources: ArmSource[] = ['template', 'default', 'learned', 'llm'];
@@ -52,9 +53,12 @@ function rank(
       );
     }
   }
+  const stats = [armStats(noTest, slot, opts), armStats(tested, slot, opts)];
   return {
-    noTest: posteriorMeanReward(armStats(noTest, slot, opts)),
-    tested: posteriorMeanReward(armStats(tested, slot, opts)),
+    noTest: posteriorMeanReward(stats[0]),
+    tested: posteriorMeanReward(stats[1]),
+    // the arm Thompson sampling (v4) keeps unless a challenger beats it by more than ε
+    leader: leaderIndex(stats) === 1 ? 'tested' : 'noTest',
   };
 }
 
@@ -90,6 +94,7 @@ describe('a configuration that only ever runs no tests never outranks a tested p
         (source, schedule, duration, stages) => {
           const r = rank(source, schedule, { weak: duration, tested: duration }, { weak: stages, tested: stages });
           expect(r.tested).toBeGreaterThan(r.noTest);
+          expect(r.leader).toBe('tested');
         },
       ),
       { numRuns: 300 },
@@ -106,6 +111,7 @@ describe('a configuration that only ever runs no tests never outranks a tested p
         (source, schedule, durations, stages) => {
           const r = rank(source, schedule, durations, stages);
           expect(r.tested).toBeGreaterThan(r.noTest);
+          expect(r.leader).toBe('tested');
         },
       ),
       { numRuns: 300 },

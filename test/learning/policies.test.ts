@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { sampleBeta } from '../../src/learning/betaMath.js';
-import { epsilonAt, POLICIES, POLICY_NAMES, PRUNE_FLOOR, PRUNE_FLOOR_TOTAL } from '../../src/learning/policies.js';
+import {
+  epsilonAt,
+  POLICIES,
+  POLICY_NAMES,
+  PRUNE_FLOOR,
+  PRUNE_FLOOR_TOTAL,
+  SATISFICE_EPSILON,
+} from '../../src/learning/policies.js';
 import { createRng } from '../../src/learning/Rng.js';
 import { durationCost, stagesBonus } from '../../src/learning/reward.js';
 import { thompsonPropensities } from '../../src/learning/thompsonPropensities.js';
@@ -143,12 +150,14 @@ describe('Thompson interval pruning', () => {
     expect(p[1]).toBe(PRUNE_FLOOR);
     expect(p[0] + p[2]).toBeCloseTo(1 - PRUNE_FLOOR, 12);
     // the kept arms keep their exact Thompson proportions among themselves
-    const inner = thompsonPropensities([arms[0], arms[2]]);
+    const inner = thompsonPropensities([arms[0], arms[2]], 512, undefined, SATISFICE_EPSILON);
     expect(p[0] / (p[0] + p[2])).toBeCloseTo(inner[0], 9);
   });
   it('prunes nothing while the intervals overlap', () => {
     const arms = [arm(0, 9, 3), arm(1, 7, 4), arm(2, 2, 1)];
-    expect(POLICIES.thompson.probabilities(arms, 10)).toEqual(thompsonPropensities(arms));
+    expect(POLICIES.thompson.probabilities(arms, 10)).toEqual(
+      thompsonPropensities(arms, 512, undefined, SATISFICE_EPSILON),
+    );
   });
   it('caps the floor of many pruned arms at 1 % in total', () => {
     const arms = [arm(0, 500, 5), ...Array.from({ length: 50 }, (_, i) => arm(i + 1, 5, 50))];

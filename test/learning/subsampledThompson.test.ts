@@ -3,6 +3,7 @@ import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { sampleBeta } from '../../src/learning/betaMath.js';
 import { decisionFromJsonLine, decisionToJsonLine } from '../../src/learning/DecisionRecord.js';
 import {
+  SATISFICE_EPSILON_MANY,
   SUBSAMPLE_MIN_ARMS,
   subsampledThompsonProbabilities,
   subsetSize,
@@ -38,18 +39,27 @@ function manyArms(k: number, seed: number): ArmStats[] {
 describe('subset plan', () => {
   it('is everything below the threshold and grows with the run count', () => {
     expect(thompsonSubset(manyArms(SUBSAMPLE_MIN_ARMS - 1, 1), 0)).toBeNull();
-    expect(subsetSize(1000, 0)).toBe(4);
-    expect(subsetSize(1000, 99)).toBe(5);
-    expect(subsetSize(1000, 10_000)).toBe(51);
+    expect(subsetSize(1000, 0)).toBe(2);
+    expect(subsetSize(1000, 99)).toBe(10);
+    expect(subsetSize(1000, 10_000)).toBe(101);
     expect(subsetSize(30, 10_000)).toBe(30);
     const arms = manyArms(40, 2);
     const plan = thompsonSubset(arms, 0)!;
-    expect(plan.size).toBe(4);
+    expect(plan.size).toBe(2);
     expect(plan.inclusion[leaderIndex(arms)]).toBe(1);
     const others = plan.inclusion.filter((_, i) => i !== leaderIndex(arms));
-    expect(new Set(others)).toEqual(new Set([3 / 39]));
+    expect(new Set(others)).toEqual(new Set([1 / 39]));
     // expected subset size is m
-    expect(plan.inclusion.reduce((s, q) => s + q, 0)).toBeCloseTo(4, 9);
+    expect(plan.inclusion.reduce((s, q) => s + q, 0)).toBeCloseTo(2, 9);
+  });
+});
+
+describe('satisficing', () => {
+  it('keeps the leader unless a challenger beats it by more than ε: two uniform arms, P = (1 − ε)²/2', () => {
+    const p = thompsonPropensities([arm(0, 1, 1), arm(1, 1, 1)], 512, undefined, 0.05);
+    expect(p[1]).toBeCloseTo(0.95 ** 2 / 2, 3);
+    expect(p[0] + p[1]).toBeCloseTo(1, 12);
+    expect(thompson.version).toBe('4');
   });
 });
 
@@ -66,7 +76,12 @@ describe('exact propensities of the whole procedure', () => {
       const members = [leader, ...others.filter((_, b) => mask & (1 << b))];
       const size = members.length - 1;
       const weight = q ** size * (1 - q) ** (others.length - size);
-      const inner = thompsonPropensities(members.map((i) => arms[i]));
+      const inner = thompsonPropensities(
+        members.map((i) => arms[i]),
+        512,
+        undefined,
+        SATISFICE_EPSILON_MANY,
+      );
       members.forEach((i, j) => {
         brute[i] += weight * inner[j];
       });
@@ -76,7 +91,7 @@ describe('exact propensities of the whole procedure', () => {
     for (let i = 0; i < arms.length; i++) expect(exact[i]).toBeCloseTo(brute[i], 3);
   });
 
-  it('match a Monte Carlo run of the literal procedure (draw subset, sample posteriors, take the best)', () => {
+  it('match a Monte Carlo run of the literal procedure (draw subset, sample posteriors, keep the leader unless a challenger beats it by more than ε)', () => {
     const arms = manyArms(60, 4);
     const runs = 30;
     const plan = thompsonSubset(arms, runs)!;
@@ -84,19 +99,22 @@ describe('exact propensities of the whole procedure', () => {
     const rng = createRng(9);
     const n = 60_000;
     const counts = new Array<number>(arms.length).fill(0);
+    const leader = leaderIndex(arms);
     for (let r = 0; r < n; r++) {
       let best = -1;
       let bestValue = Number.NEGATIVE_INFINITY;
+      let leaderValue = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < arms.length; i++) {
         if (plan.inclusion[i] < 1 && rng.next() >= plan.inclusion[i]) continue;
         const a = arms[i];
         const v = sampleBeta(a.alpha, a.beta, rng) * (1 + stagesBonus(a.stagesCount)) - durationCost(a.durationS);
-        if (v > bestValue) {
+        if (i === leader) leaderValue = v;
+        else if (v > bestValue) {
           bestValue = v;
           best = i;
         }
       }
-      counts[best] += 1;
+      counts[bestValue > leaderValue + SATISFICE_EPSILON_MANY ? best : leader] += 1;
     }
     for (let i = 0; i < arms.length; i++) {
       const p = exact[i];
@@ -141,5 +159,11 @@ describe('exact propensities of the whole procedure', () => {
     expect(o.subset_size).toBe(subsetSize(100, 50));
     expect(o.arms[0].inclusion).toBeGreaterThan(0);
     expect(decisionFromJsonLine(line).propensity).toBe(choice.probabilities[choice.index]);
+    expect(o.subset_size).toBe(8); // ⌈√51⌉
+    // a decision logged by version 3 exports the plan version 3 drew: m = max(4, ⌈½·√(runs + 1)⌉)
+    const v3 = JSON.parse(line.replace('"policy_version":"4"', '"policy_version":"3"'));
+    expect(v3.policy_version).toBe('3');
+    const again = JSON.parse(decisionToJsonLine({ ...decisionFromJsonLine(JSON.stringify(v3)) }));
+    expect(again.subset_size).toBe(4);
   });
 });

@@ -21,6 +21,7 @@ export const runGenerate: Runner = async (ctx, deps): Promise<CommandReply> => {
       ...(args.framework ? { framework: args.framework } : {}),
       ...(args.policy ? { policy: args.policy } : {}),
     },
+    ...(args.llm ? { llm: true } : {}),
   });
   const current = await deps.gitlab.file(source, project.configPath, sha);
   const proposal = await deps.store.createProposal({
@@ -34,8 +35,23 @@ export const runGenerate: Runner = async (ctx, deps): Promise<CommandReply> => {
     requestedBy: ctx.user.username,
     discussionId: ctx.note?.discussionId ?? null,
   });
+  const alternatives: Array<{ number: number; label: string }> = [];
+  for (const alt of generated.alternatives ?? []) {
+    const p = await deps.store.createProposal({
+      projectId: project.id,
+      projectPath: project.path,
+      mrIid: mr.iid,
+      generated: alt,
+      configPath: project.configPath,
+      branch: mr.source_branch,
+      baseSha: sha,
+      requestedBy: ctx.user.username,
+      discussionId: ctx.note?.discussionId ?? null,
+    });
+    alternatives.push({ number: p.number, label: alt.sourceLabel ?? alt.source });
+  }
   return {
-    body: renderProposal(proposal, current?.content ?? null, { fork: isFork(mr), showStatus: false }),
+    body: renderProposal(proposal, current?.content ?? null, { fork: isFork(mr), showStatus: false, alternatives }),
     proposalId: proposal.id,
   };
 };

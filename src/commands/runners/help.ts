@@ -6,7 +6,7 @@ export const HELP: Record<Verb, { line: string; example: string }> = {
   help: { line: 'this list', example: '/pipeline help approve' },
   generate: {
     line: "propose a `.gitlab-ci.yml` for this MR's source branch",
-    example: '/pipeline generate --language python --framework fastapi',
+    example: '/pipeline generate --language python --framework fastapi (add --llm to ask the local LLM too)',
   },
   show: { line: 'show a proposal again (default: the latest)', example: '/pipeline show 2' },
   approve: {
@@ -20,6 +20,14 @@ export const HELP: Record<Verb, { line: string; example: string }> = {
   feedback: { line: 'tell the maintainers what to improve', example: '/pipeline feedback cache the pip downloads' },
   best: { line: "the configuration with the best record for this project's stack", example: '/pipeline best' },
   stats: { line: "everything the learner knows for this project's stack", example: '/pipeline stats' },
+  ask: {
+    line: 'ask the local LLM about this MR (it can generate, show, check status, explain; it never commits)',
+    example: '/pipeline ask why is the build slow?',
+  },
+  explain: {
+    line: 'why the newest pipeline failed: failed job, attribution, likely cause; a repaired configuration as a new proposal',
+    example: '/pipeline explain',
+  },
 };
 
 export function renderHelp(topic?: Verb, botUsername?: string | null): string {

@@ -1,3 +1,4 @@
+import { stackPath } from '../../dashboard/pages.js';
 import { UserFacingError } from '../../errors.js';
 import { tenantOf } from '../../learning/Chooser.js';
 import type { ArmView, CommandDeps } from '../CommandDeps.js';
@@ -40,6 +41,18 @@ function evidenceLines(arms: ArmView[]): string[] {
     : [];
 }
 
+/** A link to the stack's dashboard page when PUBLIC_URL is set (a visitor without a session lands on its login). */
+function dashboardLine(deps: CommandDeps, context: { tenant: string; language: string; framework: string }): string[] {
+  const base = deps.config.publicUrl;
+  if (!base) return [];
+  const c = {
+    tenant: context.tenant,
+    language: context.language.toLowerCase(),
+    framework: context.framework.toLowerCase(),
+  };
+  return ['', `Plots, credible bands and the decision log: [dashboard](${base}${stackPath(c)})`];
+}
+
 const HEADER = ['| Configuration | What | Source | Runs | Success | 90% interval |', '|---|---|---|---|---|---|'];
 
 export const runStats: Runner = async (ctx, deps) => {
@@ -59,6 +72,7 @@ export const runStats: Runner = async (ctx, deps) => {
       ...evidenceLines(arms),
       '',
       'Runs are discounted over time, so recent pipelines weigh more.',
+      ...dashboardLine(deps, context),
     ].join('\n'),
   };
 };
@@ -81,6 +95,7 @@ export const runBest: Runner = async (ctx, deps) => {
       ...evidenceLines([best]),
       '',
       `Next: ${inlineCode('/pipeline generate')} proposes it when it is still the best bet.`,
+      ...dashboardLine(deps, context),
     ].join('\n'),
   };
 };

@@ -10,6 +10,10 @@ export interface ConversationsTable {
   project_id: number;
   project_path: string;
   mr_iid: number;
+  /** a chat session (POST /api/v1/chat); null for the MR's own conversation */
+  session_id: string | null;
+  /** who opened the chat session (the API caller's label) */
+  created_by: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -28,6 +32,10 @@ export interface MessagesTable {
   /** parsed command (verb + args) for user messages */
   command: Json<Record<string, unknown> | null>;
   proposal_id: number | null;
+  /** chat: the tools an assistant turn called ([{name, arguments}]) */
+  tool_calls: Json<Array<{ name: string; arguments: Record<string, unknown> }> | null>;
+  /** chat: the tool a `tool` message is the result of */
+  tool_name: string | null;
   created_at: Timestamp;
 }
 

@@ -109,6 +109,25 @@ export interface LeasesTable {
   expires_at: Timestamp;
 }
 
+/** Per configuration and context, kept by a trigger on pipeline_runs (migration 0006). */
+export interface ConfigSuccessTable {
+  config_hash: string;
+  tenant: string;
+  language: string;
+  framework: string;
+  runs: Int8;
+  successes: Int8;
+  last_run_id: Int8 | null;
+  last_run_at: NullableTimestamp;
+  /** the latest successful run; null while none */
+  success_id: Int8 | null;
+  success_project_path: string | null;
+  success_duration_s: number | null;
+  success_stages_count: number | null;
+  success_finished_at: NullableTimestamp;
+  success_recorded_at: NullableTimestamp;
+}
+
 export interface CoreTables {
   webhook_deliveries: WebhookDeliveriesTable;
   jobs: JobsTable;
@@ -117,4 +136,5 @@ export interface CoreTables {
   pipeline_runs: PipelineRunsTable;
   configurations: ConfigurationsTable;
   leases: LeasesTable;
+  config_success: ConfigSuccessTable;
 }

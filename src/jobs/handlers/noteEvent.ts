@@ -1,4 +1,10 @@
-import type { BotSettings, CommandDeps, LearnerPort, ProposalGenerator } from '../../commands/CommandDeps.js';
+import type {
+  AssistantPort,
+  BotSettings,
+  CommandDeps,
+  LearnerPort,
+  ProposalGenerator,
+} from '../../commands/CommandDeps.js';
 import { capLength, inlineCode, safeReply } from '../../commands/markdown.js';
 import { parseComment } from '../../commands/parseComment.js';
 import type { CommandContext } from '../../commands/Runner.js';
@@ -35,6 +41,8 @@ export interface CommandHandlerDeps {
   /** the token's own user; `cachedBotUser(gitlab)` asks GitLab once */
   botUser: () => Promise<{ id: number; username: string }>;
   clock?: () => Date;
+  /** `/pipeline ask` and `/pipeline explain` (the local LLM); absent without OLLAMA_HOST */
+  assistant?: AssistantPort | null;
 }
 
 /** The job being run, for logs and for giving up on retries. */
@@ -340,6 +348,7 @@ async function answer(
     learner: deps.learner,
     clock: env.clock,
     config: deps.config,
+    assistant: deps.assistant ?? null,
   };
   const reply = await runCommand(ctx, commandDeps);
   if (result.verb === 'feedback' || result.verb === 'rate') {

@@ -52,7 +52,7 @@ export async function handleProposalOutcome(run: PipelineRunView, deps: CommandH
     const sameRun = p.outcomePipelineId === run.pipelineId && p.outcomeStatus === run.status;
     if (sameRun && p.outcomeNoteId !== null) return 'unchanged';
     const failed = run.status === 'failed' ? await failedJobs(run, gitlab, deps) : [];
-    const body = capLength(safeReply(renderOutcome(p, run, failed)));
+    const body = capLength(safeReply(renderOutcome(p, run, failed, { explainAvailable: !!deps.assistant })));
 
     let noteId = p.outcomeNoteId;
     if (noteId !== null) {
@@ -108,7 +108,12 @@ async function failedJobs(run: PipelineRunView, gitlab: GitLab, deps: CommandHan
   }
 }
 
-function renderOutcome(p: Proposal, run: PipelineRunView, failed: FailedJob[]): string {
+function renderOutcome(
+  p: Proposal,
+  run: PipelineRunView,
+  failed: FailedJob[],
+  options: { explainAvailable?: boolean } = {},
+): string {
   const pipeline = run.webUrl ? `[pipeline #${run.pipelineId}](${run.webUrl})` : `pipeline #${run.pipelineId}`;
   const subject = `The ${pipeline} for proposal ${p.number} (commit ${shortSha(p.commitSha)})`;
   const config = inlineCode(p.hash.slice(0, 12));
@@ -128,6 +133,12 @@ function renderOutcome(p: Proposal, run: PipelineRunView, failed: FailedJob[]): 
         `Recorded as a failure for configuration ${config}, so the learner will favour other configurations.`,
         '',
         `Two ways forward: ${inlineCode('/pipeline rollback')} restores the ${inlineCode(p.configPath)} from before the approval, or ${inlineCode('/pipeline generate')} proposes a new configuration that avoids this one.`,
+        ...(options.explainAvailable
+          ? [
+              '',
+              `${inlineCode('/pipeline explain')} reads the failed job's log (secrets masked first), states the likely cause and, when it is the configuration, proposes a repaired one.`,
+            ]
+          : []),
       ].join('\n');
     }
     case 'canceled':

@@ -10,6 +10,7 @@ import {
 } from '../../db/runs.js';
 import type { RunJob } from '../../db/tables/core.js';
 import { sha256 } from '../../generation/generatePipeline.js';
+import { countGitLabCalls } from '../../gitlab/callBudget.js';
 import { type GitLab, GitLabError, type ProjectRef } from '../../gitlab/GitLab.js';
 import {
   type Attribution,
@@ -23,6 +24,7 @@ import type { Logger } from '../../log.js';
 import { maskCredentials } from '../../maskCredentials.js';
 import { GitLabRepoReader } from '../../repo/GitLabRepoReader.js';
 import type { RepoReader } from '../../repo/RepoReader.js';
+import type { FactsSource, RepositoryFactsStore } from '../../repo/RepositoryFacts.js';
 import { buildFeedbackRecord, buildSuccessRecord, successDocumentId } from '../../vectors/seedDocuments.js';
 import { COLLECTIONS, type VectorIndex } from '../../vectors/VectorIndex.js';
 import type { PipelineSnapshot } from '../../webhooks/events.js';
@@ -66,6 +68,24 @@ export interface RecordDeps {
   detect: DetectStack;
   learner: RunObserver;
   log: Logger;
+  /** the repository facts cache (issue 10 item 3); without it every record step reads from GitLab */
+  facts?: RepositoryFactsStore | null;
+  /** the call budget, for the logs and metrics of each pipeline job */
+  budget?: BudgetObserver;
+}
+
+export interface BudgetObserver {
+  /** one pipeline job: its facts cost and every GitLab call it made (test reports and notes included) */
+  observe(o: { facts: FactsCost; calls: number }): void;
+  /** the shared bucket as this process last saw it (null: no limiter, or no call yet) */
+  remaining(): number | null;
+}
+
+/** How the configuration and detection inputs were obtained, and what they cost in GitLab calls. */
+export interface FactsCost {
+  source: FactsSource;
+  /** GitLab calls for the configuration, Dockerfile and detection (the budget's ≤ 1.1 per pipeline) */
+  calls: number;
 }
 
 export interface RecordOutcome {
@@ -76,6 +96,7 @@ export interface RecordOutcome {
   language: string;
   framework: string;
   previousStatus: string | null;
+  facts: FactsCost;
 }
 
 /**
@@ -122,26 +143,19 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
   });
 
   const location = configLocation(s);
-  // one tree listing and one read per file for the whole record step (detection included); a file
-  // the listing lacks (no Dockerfile) costs no call
-  const repo = new GitLabRepoReader(deps.gitlab, s.projectId, s.sha);
-  const inThisRepo = location?.project === s.projectId && location.ref === s.sha;
-  const [config, dockerfile, stack] = await Promise.all([
-    location
-      ? inThisRepo
-        ? repo.read(location.path)
-        : deps.gitlab.fileRaw(location.project, location.path, location.ref)
-      : Promise.resolve(null),
-    repo.read('Dockerfile'),
-    deps.detect(repo),
-  ]);
+  const {
+    result: [config, configSha256, dockerfile, stack, source],
+    calls: factsCalls,
+  } = await countGitLabCalls(() => readRepositoryFacts(deps, s, location));
+  const facts: FactsCost = { source, calls: factsCalls };
   const language = stack.language.toLowerCase();
   const framework = stack.framework.toLowerCase();
 
   let configHash: string | null = null;
   let parsedConfig: unknown = null;
   if (config !== null) {
-    configHash = sha256(config);
+    // the hash of the file as committed, also when the cache handed out its masked text
+    configHash = configSha256 ?? sha256(config);
     const doc = parseDocument(config);
     parsedConfig = doc.errors.length ? null : doc.toJS();
     const yamlError = doc.errors[0]?.message ?? null;
@@ -207,6 +221,8 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
       previous_status: previousStatus,
       config_hash: configHash?.slice(0, 12),
       attribution: attribution?.class,
+      facts_source: facts.source,
+      facts_calls: facts.calls,
     },
     'run recorded',
   );
@@ -217,7 +233,36 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
     language,
     framework,
     previousStatus,
+    facts,
   };
+}
+
+/**
+ * The configuration, the Dockerfile and the detected stack of the pipeline's commit. One tree listing and
+ * one read per file for all of it (detection included); a file the listing lacks (no Dockerfile) costs no
+ * call. With the facts cache: a commit seen before costs nothing (its detection is kept too), a new commit
+ * whose read files are unchanged costs the listing only.
+ */
+async function readRepositoryFacts(
+  deps: RecordDeps,
+  s: PipelineSnapshot,
+  location: ReturnType<typeof configLocation>,
+): Promise<[string | null, string | null, string | null, StackDetection, FactsSource]> {
+  // the cache keeps file text masked, like stored configurations: never a credential at rest
+  const repo = new GitLabRepoReader(deps.gitlab, s.projectId, s.sha, { facts: deps.facts, mask: maskCredentials });
+  const inThisRepo = location?.project === s.projectId && location.ref === s.sha;
+  const [config, dockerfile, stack] = await Promise.all([
+    location
+      ? inThisRepo
+        ? repo.read(location.path)
+        : deps.gitlab.fileRaw(location.project, location.path, location.ref)
+      : Promise.resolve(null),
+    repo.read('Dockerfile'),
+    repo.knownStack().then(async (known) => known ?? deps.detect(repo)),
+  ]);
+  await repo.save(stack);
+  const configSha256 = inThisRepo && location ? repo.sha256(location.path) : null;
+  return [config, configSha256, dockerfile, stack, repo.source];
 }
 
 /**

@@ -1,0 +1,181 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { claimJobs, completeJobs, enqueueJob, listJobs } from '../../src/db/jobQueue.js';
+import type { Store } from '../../src/db/openDatabase.js';
+import { insertConfiguration, recountConfigSuccess, successfulConfigurations, upsertRun } from '../../src/db/runs.js';
+import { withIntakePriority } from '../../src/db/SerialPGliteDialect.js';
+import { openTestStore, storeKinds } from '../support/db.js';
+
+const HASHES = ['h-a', 'h-b', 'h-c'];
+
+async function run(
+  store: Store,
+  pipelineId: number,
+  o: { hash: string; status: string; tenant?: string; lang?: string },
+) {
+  await upsertRun(store.db, {
+    pipelineId,
+    iid: pipelineId,
+    projectId: 1,
+    projectPath: `${o.tenant ?? 'acme'}/app`,
+    tenant: o.tenant ?? 'acme',
+    sha: 'a'.repeat(40),
+    ref: 'main',
+    source: 'push',
+    status: o.status,
+    durationS: pipelineId,
+    queuedDurationS: 1,
+    jobs: [],
+    failedJobs: [],
+    stagesCount: 2,
+    configHash: o.hash,
+    configPath: '.gitlab-ci.yml',
+    language: o.lang ?? 'go',
+    framework: 'generic',
+    finishedAt: new Date(),
+  });
+}
+
+async function aggregate(store: Store) {
+  const rows = await store.db.selectFrom('config_success').selectAll().execute();
+  return rows
+    .map((r) => ({
+      key: `${r.config_hash}|${r.tenant}|${r.language}|${r.framework}`,
+      runs: Number(r.runs),
+      successes: Number(r.successes),
+      successId: r.success_id === null ? null : Number(r.success_id),
+    }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+}
+
+const recount = async (store: Store) =>
+  (await recountConfigSuccess(store.db)).sort((a, b) => a.key.localeCompare(b.key));
+
+describe.each(storeKinds)('scale storage on %s', (kind) => {
+  let store: Store | null = null;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+    if (!store) return;
+    for (const hash of HASHES) {
+      await insertConfiguration(store.db, {
+        hash,
+        content: `# ${hash}\n`,
+        dockerfile: null,
+        validYaml: true,
+        yamlError: null,
+        language: 'go',
+        framework: 'generic',
+        projectPath: 'acme/app',
+      });
+    }
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  beforeEach(async (ctx) => {
+    if (!store) return ctx.skip();
+    await store.db.deleteFrom('jobs').execute();
+    await store.db.deleteFrom('pipeline_runs').execute();
+  });
+
+  it('the trigger-kept config_success equals a recount through inserts, retries, key changes and deletes', async () => {
+    const s = store!;
+    // a seeded random sequence of operations; after each step the aggregate must equal a recount
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const statuses = ['success', 'failed', 'canceled'];
+    for (let step = 0; step < 120; step++) {
+      const id = 1 + rnd(30);
+      if (rnd(10) === 0) await s.db.deleteFrom('pipeline_runs').where('pipeline_id', '=', id).execute();
+      else
+        await run(s, id, {
+          hash: HASHES[rnd(3)]!,
+          status: statuses[rnd(3)]!,
+          tenant: rnd(4) === 0 ? 'other' : 'acme',
+          lang: rnd(5) === 0 ? 'rust' : 'go',
+        });
+      if (step % 10 === 9) expect(await aggregate(s)).toEqual(await recount(s));
+    }
+    expect(await aggregate(s)).toEqual(await recount(s));
+    expect((await aggregate(s)).length).toBeGreaterThan(1);
+  });
+
+  it('successfulConfigurations reads the latest success per configuration, its count, filters and pages', async () => {
+    const s = store!;
+    await run(s, 10, { hash: 'h-a', status: 'success' });
+    await run(s, 11, { hash: 'h-a', status: 'success' });
+    await run(s, 12, { hash: 'h-a', status: 'failed' });
+    await run(s, 13, { hash: 'h-b', status: 'success' });
+    await run(s, 14, { hash: 'h-c', status: 'failed' });
+    await run(s, 15, { hash: 'h-c', status: 'success', tenant: 'other' });
+    const all = await successfulConfigurations(s.db, {});
+    expect(all.map((r) => [r.hash, r.tenant, r.pipelineId, r.runCount])).toEqual([
+      ['h-c', 'other', 15, 1],
+      ['h-b', 'acme', 13, 1],
+      ['h-a', 'acme', 11, 2],
+    ]);
+    expect(all[2]).toMatchObject({ content: '# h-a\n', durationS: 11, stagesCount: 2, projectPath: 'acme/app' });
+    expect((await successfulConfigurations(s.db, { tenant: 'acme' })).map((r) => r.hash)).toEqual(['h-b', 'h-a']);
+    expect((await successfulConfigurations(s.db, { limit: 1, offset: 1 })).map((r) => r.hash)).toEqual(['h-b']);
+    // the latest success retried into failure: the previous success takes its place
+    await run(s, 11, { hash: 'h-a', status: 'failed' });
+    const a = (await successfulConfigurations(s.db, { configHash: 'h-a' }))[0]!;
+    expect([a.pipelineId, a.runCount]).toEqual([10, 1]);
+    await run(s, 10, { hash: 'h-a', status: 'failed' });
+    expect(await successfulConfigurations(s.db, { configHash: 'h-a' })).toEqual([]);
+  });
+
+  it('claims a batch of due jobs in one statement, never the same job twice, and completes them in one', async () => {
+    const s = store!;
+    const ids: number[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await enqueueJob(s.db, { kind: 'k', payload: { i }, maxAttempts: 3 })).id);
+    await enqueueJob(s.db, { kind: 'other', payload: {}, maxAttempts: 3 });
+    const first = await claimJobs(s.db, { workerId: 'w1', kinds: ['k'], leaseMs: 60_000, limit: 5 });
+    const second = await claimJobs(s.db, { workerId: 'w2', kinds: ['k'], leaseMs: 60_000, limit: 5 });
+    expect(first.map((j) => j.id)).toEqual(ids.slice(0, 5));
+    expect(second.map((j) => j.id)).toEqual(ids.slice(5));
+    expect(first[0]).toMatchObject({ kind: 'k', payload: { i: 0 }, attempts: 1, maxAttempts: 3 });
+    expect(await claimJobs(s.db, { workerId: 'w3', kinds: ['k'], leaseMs: 60_000, limit: 5 })).toEqual([]);
+    // w2 cannot complete w1's jobs; w1 completes its own in one statement
+    expect(await completeJobs(s.db, [ids[0]!, ids[5]!], 'w1')).toEqual(new Set([ids[0]]));
+    expect(
+      await completeJobs(
+        s.db,
+        first.map((j) => j.id),
+        'w1',
+      ),
+    ).toEqual(new Set(ids.slice(1, 5)));
+    const jobs = await listJobs(s.db);
+    expect(jobs.filter((j) => j.status === 'done').map((j) => j.id)).toEqual(ids.slice(0, 5));
+    expect(jobs.filter((j) => j.status === 'running').map((j) => j.id)).toEqual(ids.slice(5));
+  });
+});
+
+describe('intake priority on the embedded store', () => {
+  it('a waiting intake statement runs before worker statements that queued earlier', async () => {
+    const store = (await openTestStore('pglite'))!;
+    try {
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      // a worker transaction holds the single session
+      const tx = store.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const workers = [1, 2, 3].map((i) => sql`select ${i}`.execute(store.db).then(() => order.push(`worker${i}`)));
+      const intake = withIntakePriority(() => sql`select 0`.execute(store.db)).then(() => order.push('intake'));
+      release();
+      await Promise.all([tx, intake, ...workers]);
+      expect(order).toEqual(['intake', 'worker1', 'worker2', 'worker3']);
+    } finally {
+      await store.close();
+    }
+  });
+});
