@@ -139,18 +139,25 @@ export function thompsonPropensities(
       // ∏ over the other arms = (∏ over all) / G_r [/ G_L · F_L(s − ε) when satisficing]
       const own = gOf[base + t];
       let z = zeros[t] - (own > 0 ? 0 : 1);
-      let divisor = own > 0 ? own : 1;
+      const ownDivisor = own > 0 ? own : 1;
+      let leaderDivisor = 1;
       let factor = 1;
       if (shifted !== null) {
         const gl = gOf[leaderBase + t];
-        if (gl > 0) divisor *= gl;
+        if (gl > 0) leaderDivisor = gl;
         else z -= 1;
         factor = shifted[t];
       }
       let others = 0;
       if (z <= 0 && factor > 0) {
-        // all[t] underflows when the product is tiny; then divide in log space
-        others = all[t] > 1e-280 ? (factor * all[t]) / divisor : factor * Math.exp(logAll[t] - Math.log(divisor));
+        // all[t] and the divisor underflow when the products are tiny (denormal CDFs far in a tail): then
+        // divide in log space, one logarithm per factor, so that 0/0 or x/0 cannot appear.
+        const divisor = ownDivisor * leaderDivisor;
+        others =
+          all[t] > 1e-280 && divisor > 1e-280
+            ? (factor * all[t]) / divisor
+            : factor * Math.exp(logAll[t] - Math.log(ownDivisor) - Math.log(leaderDivisor));
+        others = Math.min(others, 1);
       }
       if (t > 0) p += (cdf[base + t] - cdf[base + t - 1]) * 0.5 * (others + prevOthers);
       prevOthers = others;

@@ -59,6 +59,21 @@ describe('every policy returns a probability vector', () => {
 });
 
 describe('Thompson propensities', () => {
+  it("stay finite when a posterior's CDF is denormal at the grid's low end (found by the property above)", () => {
+    // A tight Beta(262, 118) far above a wide leader: its CDF at the leader's 1e-7 quantile is ~1e-317, and
+    // dividing the product of the others by it times the leader's factor underflowed to 0 (then Infinity·0).
+    const arms = [
+      arm(0, 261.8538980903002, 117.53305861210285, { durationS: 108 }),
+      arm(1, 9.406661189541708, 3.1402906612520267, { durationS: 3600, stagesCount: 10 }),
+      arm(2, 1, 1),
+    ];
+    for (const satisfice of [0, SATISFICE_EPSILON]) {
+      const p = thompsonPropensities(arms, 512, undefined, satisfice);
+      for (const x of p) expect(Number.isFinite(x) && x >= 0).toBe(true);
+      expect(p.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 9);
+      expect(Math.min(...p)).toBeGreaterThan(0.1);
+    }
+  });
   it('match a large Monte Carlo estimate of P(arm is the argmax)', () => {
     const arms = [
       arm(0, 30, 5),
