@@ -49,6 +49,8 @@ async function main() {
     API_TOKEN: API,
     RECONCILE_INTERVAL_S: '0',
     LOG_LEVEL: 'warn',
+    // no client-side GitLab rate limit unless asked for (BENCH_GITLAB_RATE_LIMIT=2000: GitLab.com's)
+    PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN: process.env.BENCH_GITLAB_RATE_LIMIT ?? '0',
   };
   let nextId = gl.firstId;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });

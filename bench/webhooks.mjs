@@ -4,7 +4,7 @@
 // same run on loopback. Parameters pinned by issue 10: 50 connections, 5 s rounds, 3 rounds,
 // medians; the real pipeline_success payload with distinct pipeline ids; jobs processed against the
 // fake GitLab (its own process, no rate limit). Prints figures; asserts nothing.
-//   npm run bench:webhooks     (BENCH_ONLY=bare,embedded,postgres,workers; BENCH_ROUNDS, BENCH_ROUND_S,
+//   npm run bench:webhooks     (BENCH_ONLY=bare,embedded,postgres,workers; BENCH_GITLAB_RATE_LIMIT; BENCH_ROUNDS, BENCH_ROUND_S,
 //                               BENCH_CONNECTIONS, BENCH_PIPELINES, BENCH_DRAIN_S; DATABASE_URL to reuse a server)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -142,6 +142,8 @@ async function main() {
       GITLAB_WEBHOOK_SECRET: SECRET,
       RECONCILE_INTERVAL_S: '0',
       LOG_LEVEL: 'warn',
+      // no client-side GitLab rate limit unless asked for (BENCH_GITLAB_RATE_LIMIT=2000: GitLab.com's)
+      PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN: process.env.BENCH_GITLAB_RATE_LIMIT ?? '0',
     };
     if (!databaseUrl) {
       // initdb leaves PGlite's heap large; an operator's first start does it once

@@ -60,6 +60,9 @@ const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
 const PURGE_EVERY_MS = 3600_000;
 
 /** What the composition root builds itself unless given (tests pass a fake GitLab, an embedded vector index). */
+/** intake counts as busy (the embedded worker paces itself) until it has had no delivery this long */
+const INTAKE_QUIET_MS = 200;
+
 export interface ServiceParts {
   log?: Logger;
   gitlab?: GitLab | null;
@@ -563,6 +566,8 @@ export async function startOnStore(
     backoffBaseMs: config.jobs.backoffBaseMs,
     backoffMaxMs: config.jobs.backoffMaxMs,
     secrets: configSecrets(config, [secret.secret]),
+    // one thread and one session on the embedded store: jobs yield to webhooks arriving now
+    intakeBusy: store.kind === 'pglite' ? () => Date.now() - intake.lastAcceptedAt() < INTAKE_QUIET_MS : undefined,
   });
 
   const role = parts.role ?? 'all';

@@ -27,6 +27,8 @@ export class UnstorableDeliveryError extends Error {
 
 export interface IntakeBatcher {
   accept(input: DeliveryInput): Promise<IntakeResult>;
+  /** when the last delivery arrived (epoch ms; 0 before the first): the embedded worker paces itself by it */
+  lastAcceptedAt(): number;
   /** stops replaying the spool (what is left stays in it for the next start) */
   close(): void;
 }
@@ -204,13 +206,16 @@ export function createIntakeBatcher(db: Db, options: IntakeOptions = {}): Intake
   // deliveries spooled by an earlier run go first
   if (spool?.pending()) replaySoon(0);
 
+  let lastAcceptedAt = 0;
   return {
     accept(input) {
+      lastAcceptedAt = Date.now();
       return new Promise<IntakeResult>((resolve, reject) => {
         pending.push({ input, resolve, reject });
         schedule();
       });
     },
+    lastAcceptedAt: () => lastAcceptedAt,
     close() {
       closed = true;
       if (replayTimer) clearTimeout(replayTimer);

@@ -30,7 +30,17 @@ export interface WorkerOptions {
   secrets?: readonly string[];
   workerId?: string;
   random?: () => number;
+  /**
+   * The embedded store runs intake and jobs on one thread and one database session: while this
+   * says webhooks are arriving, the worker runs one job at a time and rests as long as each job
+   * took before claiming the next, so at least half of the thread is left for acknowledgements
+   * (GitLab waits 10 s and disables a hook after four failures; a queued job can wait).
+   */
+  intakeBusy?: () => boolean;
 }
+
+/** the longest rest between two jobs while intake is busy (jobs still drain during a long burst) */
+const MAX_REST_MS = 500;
 
 export interface Worker {
   readonly id: string;
@@ -94,6 +104,26 @@ export function createWorker(o: WorkerOptions): Worker {
   /** consecutive failed claims (the database is unreachable): polls back off, logs are spaced */
   let claimFailures = 0;
   let lastFailureLog = 0;
+  /** while intake is busy: no claim before this time (see intakeBusy) */
+  let restUntil = 0;
+  let restTimer: NodeJS.Timeout | null = null;
+  const paced = () => o.intakeBusy?.() === true;
+
+  function afterJob(elapsedMs: number): void {
+    if (stopping) return;
+    if (!paced()) {
+      void claimLoop();
+      return;
+    }
+    const rest = Math.min(MAX_REST_MS, Math.max(1, elapsedMs));
+    restUntil = Date.now() + rest;
+    if (restTimer) clearTimeout(restTimer);
+    restTimer = setTimeout(() => {
+      restTimer = null;
+      void claimLoop();
+    }, rest);
+    restTimer.unref?.();
+  }
 
   // Completion batcher: jobs that finish in the same turn of the event loop are marked done with
   // one statement. A job stays in flight (drain waits for it) until its row says done.
@@ -178,13 +208,17 @@ export function createWorker(o: WorkerOptions): Worker {
           if (buried) log.warn({ count: buried }, 'dead-lettered jobs whose worker died during their last attempt');
         }
         // one statement claims as many jobs as there are free slots
-        while (!stopping && inFlight.size < o.concurrency) {
-          const free = o.concurrency - inFlight.size;
+        for (;;) {
+          const busy = paced();
+          const cap = busy ? 1 : o.concurrency;
+          if (stopping || inFlight.size >= cap || (busy && Date.now() < restUntil)) break;
+          const free = cap - inFlight.size;
           const jobs = await claimJobs(o.db, { workerId: id, kinds, leaseMs: o.leaseMs, limit: free });
           for (const job of jobs) {
+            const jobStarted = Date.now();
             const p = runOne(job).finally(() => {
               inFlight.delete(job.id);
-              if (!stopping) void claimLoop();
+              afterJob(Date.now() - jobStarted);
             });
             inFlight.set(job.id, p);
           }
@@ -242,6 +276,7 @@ export function createWorker(o: WorkerOptions): Worker {
     async drain() {
       stopping = true;
       if (pollTimer) clearTimeout(pollTimer);
+      if (restTimer) clearTimeout(restTimer);
       while (claiming) await new Promise((r) => setTimeout(r, 5));
       if (inFlight.size) log.info({ running: inFlight.size }, 'draining: waiting for running jobs');
       while (inFlight.size) await Promise.allSettled([...inFlight.values()]);

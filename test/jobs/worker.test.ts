@@ -118,6 +118,42 @@ describe.each(storeKinds)('job worker on %s', (kind) => {
     expect(dead.lastError).toMatch(why);
   });
 
+  it('while intake is busy runs one job at a time and still drains the queue; at full concurrency when it is quiet', async () => {
+    const peak = async (busy: boolean) => {
+      await store!.db.deleteFrom('jobs').execute();
+      const ids: number[] = [];
+      for (let i = 0; i < 6; i++)
+        ids.push((await enqueueJob(store!.db, { kind: 'slow', payload: {}, maxAttempts: 1 })).id);
+      let running = 0;
+      let most = 0;
+      let busyAsked = 0;
+      const w = worker(
+        store!,
+        {
+          slow: async () => {
+            most = Math.max(most, ++running);
+            await new Promise((r) => setTimeout(r, 30));
+            running--;
+          },
+        },
+        {
+          concurrency: 3,
+          intakeBusy: () => {
+            busyAsked++;
+            return busy;
+          },
+        },
+      );
+      w.start();
+      await until(async () => (await listJobs(store!.db)).every((j) => j.status === 'done'), 'all jobs done');
+      await w.drain();
+      expect(busyAsked).toBeGreaterThan(0);
+      return most;
+    };
+    expect(await peak(true)).toBe(1);
+    expect(await peak(false)).toBe(3);
+  });
+
   it('leaves jobs of kinds without a handler queued', async () => {
     const { id } = await enqueueJob(store!.db, { kind: 'note_event', payload: {}, maxAttempts: 3 });
     const done = await enqueueJob(store!.db, { kind: 'k', payload: {}, maxAttempts: 3 });
