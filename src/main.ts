@@ -59,9 +59,10 @@ export const WEBHOOK_SECRET_SETTING = 'webhook_secret';
 const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
 const PURGE_EVERY_MS = 3600_000;
 
-/** What the composition root builds itself unless given (tests pass a fake GitLab, an embedded vector index). */
-/** intake counts as busy (the embedded worker paces itself) until it has had no delivery this long */
+/** intake counts as busy (a worker in the HTTP process paces itself) until it has had no delivery this long */
 const INTAKE_QUIET_MS = 200;
+
+/** What the composition root builds itself unless given (tests pass a fake GitLab, an embedded vector index). */
 
 export interface ServiceParts {
   log?: Logger;
@@ -556,6 +557,7 @@ export async function startOnStore(
     assistant?.port ?? null,
     budgetObserver(metrics, limiter),
   );
+  const role = parts.role ?? 'all';
   const worker = createWorker({
     db: store.db,
     handlers: traceHandlers(metricsOn ? instrumentHandlers(handlers, metrics) : handlers),
@@ -566,11 +568,10 @@ export async function startOnStore(
     backoffBaseMs: config.jobs.backoffBaseMs,
     backoffMaxMs: config.jobs.backoffMaxMs,
     secrets: configSecrets(config, [secret.secret]),
-    // one thread and one session on the embedded store: jobs yield to webhooks arriving now
-    intakeBusy: store.kind === 'pglite' ? () => Date.now() - intake.lastAcceptedAt() < INTAKE_QUIET_MS : undefined,
+    // a worker sharing the HTTP thread yields to webhooks arriving now (worker processes need not)
+    intakeBusy: role === 'all' ? () => Date.now() - intake.lastAcceptedAt() < INTAKE_QUIET_MS : undefined,
   });
 
-  const role = parts.role ?? 'all';
   const wake = () => {
     worker.wake();
     parts.onWake?.();
