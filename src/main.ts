@@ -378,6 +378,7 @@ function jobHandlers(
   log: Logger,
   assistant: AssistantPort | null,
   budget: BudgetObserver,
+  secretValues: readonly string[],
 ): { handlers: JobHandlers; commandDeps: CommandHandlerDeps | null; recordDeps: RecordDeps | null } {
   if (!gitlab) {
     log.warn('GITLAB_URL/GITLAB_TOKEN unset: webhook events are accepted and stay queued until GitLab is configured');
@@ -392,6 +393,7 @@ function jobHandlers(
     log,
     botUser: cachedBotUser(gitlab),
     assistant,
+    secretValues,
   };
   const recordDeps: RecordDeps = {
     db: store.db,
@@ -556,6 +558,7 @@ export async function startOnStore(
     log,
     assistant?.port ?? null,
     budgetObserver(metrics, limiter),
+    configSecrets(config, [secret.secret]),
   );
   const role = parts.role ?? 'all';
   const worker = createWorker({

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { codeBlock } from '../commands/markdown.js';
 import { type AdaptOutcome, adaptWithLlm, evidenceCommandsOf } from '../generation/adaptWithLlm.js';
 import { analyzeRepository } from '../generation/analyzeRepository.js';
 import type { LearnStageOptions } from '../generation/ensureLearnStage.js';
@@ -291,6 +292,48 @@ function readExplanation(content: string): string {
   }
 }
 
+/** What a runner prints around every job: never the cause of a failure. */
+const RUNNER_BOILERPLATE = [
+  /^ERROR: Job failed\b/i,
+  /^Job succeeded\b/i,
+  /^Cleaning up (project directory|file based variables)/i,
+  /^(Uploading|Downloading) artifacts\b/i,
+  /^(Saving|Creating|Restoring|Checking) cache\b/i,
+  /^(Not uploading|No URL provided, cache will not be)/i,
+  /^Running after_script\b/i,
+  /^Executing "step_script"/i,
+  /^WARNING: (Uploading artifacts|Upload request redirected|Cache|Not uploading|after_script failed)/i,
+];
+const ERROR_LINE =
+  /\b(error|err!|errors|failed|failure|fatal|exception|traceback|panic|denied|refused|not found|no such file|cannot|can't|could not|couldn't|unable to|invalid|missing|unknown|exit (code|status))\b/i;
+const MAX_CAUSE_LINE = 240;
+
+/**
+ * The likely error of a failed job, deterministically (no model): from the masked tail, the runner's
+ * boilerplate dropped, the window of lines ending just after the last line that reads like an error (or
+ * the last lines when none does), each line and the whole bounded. The result is data to quote, never
+ * to interpret; the caller passes text already masked (maskTraceTail).
+ */
+export function failureLines(maskedTail: string, options: { maxLines?: number; maxChars?: number } = {}): string {
+  const maxLines = options.maxLines ?? 12;
+  const maxChars = options.maxChars ?? 2000;
+  const lines = maskedTail
+    .split('\n')
+    .map((l) => l.replace(/\s+$/, ''))
+    .filter((l) => l.trim() !== '' && !RUNNER_BOILERPLATE.some((r) => r.test(l.trim())))
+    .map((l) => (l.length > MAX_CAUSE_LINE ? `${l.slice(0, MAX_CAUSE_LINE)} …` : l));
+  let last = -1;
+  for (let i = lines.length - 1; i >= 0; i--)
+    if (ERROR_LINE.test(lines[i]!)) {
+      last = i;
+      break;
+    }
+  const end = last < 0 ? lines.length : Math.min(lines.length, last + 3);
+  const picked = lines.slice(Math.max(0, end - maxLines), end);
+  while (picked.length > 1 && picked.join('\n').length > maxChars) picked.shift();
+  return picked.join('\n');
+}
+
 const CAUSE_TEXT: Record<CauseKind, string> = {
   configuration: 'the configuration (the job failed before any test ran)',
   code: 'the code or its tests (the configuration ran the tests; they failed)',
@@ -314,14 +357,12 @@ export function renderExplanation(e: Explanation, extra: { repairProposal?: numb
     e.modelAnswered ? `**Explanation** (local LLM, from the masked log tail): ${e.explanation}` : `_${e.explanation}_`,
   );
   if (e.traceTail) {
-    const last = e.traceTail.split('\n').slice(-15).join('\n').replace(/```/g, "'''");
+    const last = e.traceTail.split('\n').slice(-15).join('\n');
     out.push(
       '',
       '<details><summary>Last lines of the log (secrets masked)</summary>',
       '',
-      '```',
-      last,
-      '```',
+      codeBlock(last),
       '',
       '</details>',
     );

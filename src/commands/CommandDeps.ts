@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { GitLab, MergeRequestInfo } from '../gitlab/GitLab.js';
+import type { AttributionClass } from '../learning/attribution.js';
 
 /**
  * Everything a command runner may touch, as interfaces. The composition root adapts the real
@@ -109,6 +110,17 @@ export interface LearnerPort {
   attachReward(decisionId: string, pipelineId: number): Promise<void>;
   /** the learner's reading of a recorded pipeline ("red: 3 of 412 tests failed — the configuration worked") */
   runEvidence?(pipelineId: number): Promise<string | null>;
+  /** what the learner recorded for a pipeline (class and line), null when it holds no run for it */
+  recordedRun?(pipelineId: number): Promise<RecordedRunView | null>;
+}
+
+/** A pipeline as the learner recorded it; `attribution` null: stored without attribution (green/red only). */
+export interface RecordedRunView {
+  success: boolean;
+  attribution: AttributionClass | null;
+  summary: string | null;
+  testsTotal: number | null;
+  testsFailed: number | null;
 }
 
 // ---- store ----

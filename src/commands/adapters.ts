@@ -1,6 +1,6 @@
 import type { Generation } from '../generation/generatePipeline.js';
 import type { ArmReport, FeedbackInput as LearnerFeedbackInput } from '../learning/Learner.js';
-import type { ArmView, GeneratedPipeline, LearnerPort } from './CommandDeps.js';
+import type { ArmView, GeneratedPipeline, LearnerPort, RecordedRunView } from './CommandDeps.js';
 
 /**
  * The mapping from the generator's and the learner's own types to the narrow ports the runners use.
@@ -87,6 +87,7 @@ export function toLearnerPort(learner: {
   arms(context: { tenant: string | null; language: string; framework: string }): Promise<ArmReport[]>;
   attachReward(decisionId: string, pipelineId: number): Promise<unknown>;
   runEvidence?(pipelineId: number): Promise<string | null>;
+  recordedRun?(pipelineId: number): Promise<RecordedRunView | null>;
 }): LearnerPort {
   return {
     async feedback(input) {
@@ -100,6 +101,9 @@ export function toLearnerPort(learner: {
     },
     async runEvidence(pipelineId) {
       return learner.runEvidence ? learner.runEvidence(pipelineId) : null;
+    },
+    async recordedRun(pipelineId) {
+      return learner.recordedRun ? learner.recordedRun(pipelineId) : null;
     },
   };
 }

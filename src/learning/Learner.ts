@@ -1,6 +1,6 @@
 import { UserFacingError } from '../errors.js';
 import { type ArmStats, armStats } from './ArmStats.js';
-import type { Attribution } from './attribution.js';
+import type { Attribution, AttributionClass } from './attribution.js';
 import { betaInterval } from './betaMath.js';
 import type {
   ArmCandidate,
@@ -82,6 +82,17 @@ export interface ArmReport {
   stagesCount: number | null;
   /** what the configuration's latest attributed pipeline said ("red: 3 of 412 tests failed — …"); per tenant only */
   lastEvidence?: string | null;
+}
+
+/** A pipeline as the learner recorded it (`Learner.recordedRun`). */
+export interface RecordedRun {
+  success: boolean;
+  /** null: stored without attribution (green = works, red = broken, reward v1) */
+  attribution: AttributionClass | null;
+  /** the attribution's line for people ("red: 3 of 412 tests failed — the configuration worked") */
+  summary: string | null;
+  testsTotal: number | null;
+  testsFailed: number | null;
 }
 
 export interface LearnerDeps {
@@ -572,6 +583,23 @@ export class Learner implements Chooser {
   /** The attribution line of a recorded pipeline, for `/pipeline status`; null when none was recorded. */
   async runEvidence(pipelineId: number): Promise<string | null> {
     return (await this.store.getRun(pipelineId))?.attributionSummary ?? null;
+  }
+
+  /**
+   * What the learner recorded for a pipeline (the proposal outcome reply): its attribution class and line,
+   * or null class for a run stored without attribution (counted green = works, red = broken); null when the
+   * learner holds no run for it (not recorded, or canceled).
+   */
+  async recordedRun(pipelineId: number): Promise<RecordedRun | null> {
+    const run = await this.store.getRun(pipelineId);
+    if (!run) return null;
+    return {
+      success: run.success,
+      attribution: run.attribution ?? null,
+      summary: run.attributionSummary ?? null,
+      testsTotal: run.testsTotal ?? null,
+      testsFailed: run.testsFailed ?? null,
+    };
   }
 
   async failureStats(filter: Partial<LearningContext> & { configHash?: string }): Promise<JobFailureStat[]> {

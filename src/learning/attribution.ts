@@ -52,6 +52,37 @@ export function creditOf(cls: AttributionClass): number | null {
   return w > 0 ? ATTRIBUTION_TABLE[cls].dAlpha / w : null;
 }
 
+/**
+ * What one class did to the configuration's posterior, in plain words (the MR replies and `/pipeline status`),
+ * from the table above so the words cannot drift from the numbers.
+ */
+export function attributionEffect(cls: AttributionClass): string {
+  const t = ATTRIBUTION_TABLE[cls];
+  switch (cls) {
+    case 'works':
+      return 'counted for the configuration';
+    case 'broken':
+      return 'counted against the configuration';
+    case 'no_evidence':
+      return 'not counted either way';
+    case 'weak':
+      return `counted as ${runsWorth(weightOf(cls))}, half for and half against the configuration`;
+    case 'partial':
+      return `counted as ${runsWorth(t.dBeta)} against the configuration`;
+    case 'flaky':
+      return `counted as ${runsWorth(t.dAlpha)} for and ${runsWorth(t.dBeta)} against the configuration`;
+  }
+}
+
+function runsWorth(x: number): string {
+  const words: Record<string, string> = {
+    '0.25': 'a quarter of a run',
+    '0.5': 'half a run',
+    '0.75': 'three quarters of a run',
+  };
+  return words[String(x)] ?? `${x} of a run`;
+}
+
 /** One job as `GET /projects/:id/pipelines/:pipeline_id/jobs?include_retried=true` lists it. */
 export interface JobEvidence {
   id: number;

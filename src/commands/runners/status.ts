@@ -1,4 +1,6 @@
 import type { GitLab, JobInfo, PipelineInfo, ProjectRef } from '../../gitlab/GitLab.js';
+import { attributionEffect } from '../../learning/attribution.js';
+import type { RecordedRunView } from '../CommandDeps.js';
 import { foldIfLong, inlineCode, shortSha } from '../markdown.js';
 import type { Runner } from '../Runner.js';
 
@@ -9,6 +11,8 @@ export interface StageStatus {
 }
 
 export interface FailedJob {
+  /** GitLab's job id; null when the payload did not give one */
+  id?: number | null;
   name: string;
   stage: string;
   failureReason: string | null;
@@ -63,7 +67,13 @@ export function summariseJobs(jobs: JobInfo[]): { stages: StageStatus[]; failedJ
   const stages = [...byStage].map(([name, js]) => ({ name, status: stageStatus(js), jobs: js.length }));
   const failedJobs = ordered
     .filter((j) => j.status === 'failed')
-    .map((j) => ({ name: j.name, stage: j.stage, failureReason: j.failure_reason, allowFailure: j.allow_failure }));
+    .map((j) => ({
+      id: j.id,
+      name: j.name,
+      stage: j.stage,
+      failureReason: j.failure_reason,
+      allowFailure: j.allow_failure,
+    }));
   return { stages, failedJobs };
 }
 
@@ -135,9 +145,27 @@ export function renderStatus(r: StatusReport): string {
   return out.join('\n');
 }
 
+/**
+ * The learner's reading of a recorded pipeline, one line (issue 11): the attribution's line and what it
+ * counted for the configuration. `/pipeline status` and the proposal outcome reply both say it this way.
+ */
+export function learnerReading(r: RecordedRunView): string {
+  if (!r.attribution) {
+    const colour = r.success ? 'green' : 'red';
+    return `${r.summary ?? `${colour} (no test evidence read)`}; ${attributionEffect(r.success ? 'works' : 'broken')} (${colour} only)`;
+  }
+  return `${r.summary ?? r.attribution}; ${attributionEffect(r.attribution)}`;
+}
+
 export const runStatus: Runner = async (ctx, deps) => {
   const report = await pipelineStatusReport(deps.gitlab, [ctx.project.id, ctx.mr.source_project_id], ctx.mr.sha);
-  const evidence = report.pipeline ? await deps.learner.runEvidence?.(report.pipeline.id) : null;
+  const recorded =
+    report.pipeline && deps.learner.recordedRun ? await deps.learner.recordedRun(report.pipeline.id) : null;
+  const evidence = recorded
+    ? learnerReading(recorded)
+    : report.pipeline
+      ? await deps.learner.runEvidence?.(report.pipeline.id)
+      : null;
   const body = renderStatus(report);
   // The learner's reading (issue 11) goes under the headline: what the outcome says about the configuration.
   if (!evidence) return { body };

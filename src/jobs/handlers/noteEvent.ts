@@ -43,6 +43,8 @@ export interface CommandHandlerDeps {
   clock?: () => Date;
   /** `/pipeline ask` and `/pipeline explain` (the local LLM); absent without OLLAMA_HOST */
   assistant?: AssistantPort | null;
+  /** the service's own secret values, masked wherever a job log is quoted (the failure reply) */
+  secretValues?: readonly string[];
 }
 
 /** The job being run, for logs and for giving up on retries. */

@@ -1,8 +1,10 @@
-import type { Proposal } from '../../commands/CommandDeps.js';
-import { capLength, inlineCode, safeReply, shortSha } from '../../commands/markdown.js';
-import { type FailedJob, renderFailedJobs, summariseJobs } from '../../commands/runners/status.js';
+import { failureLines } from '../../chat/explain.js';
+import type { Proposal, RecordedRunView } from '../../commands/CommandDeps.js';
+import { capLength, codeBlock, inlineCode, safeReply, shortSha } from '../../commands/markdown.js';
+import { type FailedJob, learnerReading, renderFailedJobs, summariseJobs } from '../../commands/runners/status.js';
 import { commandStoreFor } from '../../db/commandStore.js';
-import type { GitLab, JobInfo } from '../../gitlab/GitLab.js';
+import { type GitLab, GitLabError, type JobInfo } from '../../gitlab/GitLab.js';
+import { maskTraceTail } from '../../llm/maskTraceTail.js';
 import type { PipelineHook } from '../../webhooks/webhookPayloads.js';
 import { type CommandHandlerDeps, dryRunGitLab } from './noteEvent.js';
 
@@ -52,7 +54,20 @@ export async function handleProposalOutcome(run: PipelineRunView, deps: CommandH
     const sameRun = p.outcomePipelineId === run.pipelineId && p.outcomeStatus === run.status;
     if (sameRun && p.outcomeNoteId !== null) return 'unchanged';
     const failed = run.status === 'failed' ? await failedJobs(run, gitlab, deps) : [];
-    const body = capLength(safeReply(renderOutcome(p, run, failed, { explainAvailable: !!deps.assistant })));
+    // The pipeline-event handler records the run (attribution included) before this runs: the reply says
+    // what the learner stored, not what the colour suggests.
+    const recorded =
+      run.status === 'success' || run.status === 'failed'
+        ? ((await deps.learner.recordedRun?.(run.pipelineId)) ?? null)
+        : null;
+    // One GitLab call at most, only when the configuration is blamed: the deciding job's log, masked here.
+    const cause =
+      run.status === 'failed' && recorded?.attribution === 'broken'
+        ? await causeFromTrace(run, failed, recorded, gitlab, deps)
+        : null;
+    const body = capLength(
+      safeReply(renderOutcome(p, run, { failed, recorded, cause, explainAvailable: !!deps.assistant })),
+    );
 
     let noteId = p.outcomeNoteId;
     if (noteId !== null) {
@@ -86,8 +101,9 @@ export async function handleProposalOutcome(run: PipelineRunView, deps: CommandH
 
 async function failedJobs(run: PipelineRunView, gitlab: GitLab, deps: CommandHandlerDeps): Promise<FailedJob[]> {
   if (run.builds && run.builds.length > 0) {
+    const unknownIds = new Set<number>();
     const jobs: JobInfo[] = run.builds.map((b, i) => ({
-      id: b.id ?? i,
+      id: b.id ?? unknownId(i, unknownIds),
       name: b.name,
       stage: b.stage,
       status: b.status,
@@ -98,7 +114,7 @@ async function failedJobs(run: PipelineRunView, gitlab: GitLab, deps: CommandHan
       pipeline: { id: run.pipelineId, project_id: run.projectId, ref: '', sha: run.sha, status: run.status },
       user: null,
     }));
-    return summariseJobs(jobs).failedJobs;
+    return summariseJobs(jobs).failedJobs.map((j) => (unknownIds.has(j.id ?? 0) ? { ...j, id: null } : j));
   }
   try {
     return summariseJobs(await gitlab.pipelineJobs(run.projectId, run.pipelineId)).failedJobs;
@@ -108,37 +124,107 @@ async function failedJobs(run: PipelineRunView, gitlab: GitLab, deps: CommandHan
   }
 }
 
-function renderOutcome(
-  p: Proposal,
+/** A payload job without an id sorts after the others, in payload order; its id is never sent to GitLab. */
+function unknownId(i: number, unknown: Set<number>): number {
+  const id = Number.MAX_SAFE_INTEGER - 1_000_000 + i;
+  unknown.add(id);
+  return id;
+}
+
+/** The failed job's masked log, cut to its likely error lines; or why it could not be read. */
+export type TraceCause = { job: FailedJob; lines: string } | { job: FailedJob | null; unreadable: string };
+
+/**
+ * The job that decided a "broken" verdict: the blocking failed job the attribution line names (its latest
+ * attempt), else the first blocking failed one.
+ */
+function decidingJob(failed: FailedJob[], summary: string | null): FailedJob | null {
+  const blocking = failed.filter((j) => !j.allowFailure);
+  const named = summary
+    ? blocking.filter(
+        (j) =>
+          summary.includes(`${j.name} (`) || summary.includes(`${j.name}:`) || summary.includes(`${j.name} failed`),
+      )
+    : [];
+  const pool = named.length ? named : blocking;
+  if (!pool.length) return null;
+  const first = pool[0]!;
+  const attempts = pool.filter((j) => j.name === first.name && j.id != null);
+  return attempts.length ? attempts.reduce((a, b) => ((b.id ?? 0) > (a.id ?? 0) ? b : a)) : first;
+}
+
+async function causeFromTrace(
   run: PipelineRunView,
   failed: FailedJob[],
-  options: { explainAvailable?: boolean } = {},
-): string {
+  recorded: RecordedRunView,
+  gitlab: GitLab,
+  deps: CommandHandlerDeps,
+): Promise<TraceCause> {
+  const job = decidingJob(failed, recorded.summary);
+  if (!job) return { job: null, unreadable: 'no failed job was listed' };
+  if (job.id == null) return { job, unreadable: 'GitLab did not give the job’s id' };
+  try {
+    const trace = await gitlab.jobTrace(run.projectId, job.id);
+    // masked before anything else reads it: the reply quotes it
+    const lines = failureLines(maskTraceTail(trace, { secretValues: deps.secretValues ?? [] }));
+    return lines ? { job, lines } : { job, unreadable: 'the log is empty' };
+  } catch (err) {
+    deps.log.warn({ pipeline: run.pipelineId, job: job.id, err: String(err) }, 'could not read the failed job log');
+    const why =
+      err instanceof GitLabError && err.status !== null
+        ? `GitLab answered ${err.status}`
+        : 'GitLab did not answer in time';
+    return { job, unreadable: why };
+  }
+}
+
+interface OutcomeFacts {
+  failed: FailedJob[];
+  /** what the learner stored for this pipeline; null: nothing (not recorded, or canceled) */
+  recorded: RecordedRunView | null;
+  cause: TraceCause | null;
+  explainAvailable?: boolean;
+}
+
+function renderOutcome(p: Proposal, run: PipelineRunView, facts: OutcomeFacts): string {
   const pipeline = run.webUrl ? `[pipeline #${run.pipelineId}](${run.webUrl})` : `pipeline #${run.pipelineId}`;
   const subject = `The ${pipeline} for proposal ${p.number} (commit ${shortSha(p.commitSha)})`;
   const config = inlineCode(p.hash.slice(0, 12));
+  const decision = p.decisionId ? ` (decision ${inlineCode(p.decisionId)})` : '';
+  const { recorded } = facts;
+  const reading = recorded
+    ? `**What the learner recorded** for configuration ${config}${decision}: ${learnerReading(recorded)}.`
+    : `The learner holds no record of this pipeline for configuration ${config}${decision} (its configuration could not be read at the commit), so it counts neither way.`;
+  const explain = facts.explainAvailable
+    ? [
+        '',
+        `${inlineCode('/pipeline explain')} reads the failed job's log (secrets masked first), states the likely cause and, when it is the configuration, proposes a repaired one.`,
+      ]
+    : [];
   switch (run.status) {
     case 'success':
       return [
         `:white_check_mark: ${subject} passed.`,
         '',
-        `Recorded as a success for configuration ${config}${p.decisionId ? ` (decision ${inlineCode(p.decisionId)})` : ''}.`,
+        reading,
+        ...(recorded?.attribution === 'weak'
+          ? [
+              '',
+              `Green without tests says little: a job that runs the tests with a junit report (${inlineCode('artifacts:reports:junit')}) makes the next green count in full.`,
+            ]
+          : []),
       ].join('\n');
     case 'failed': {
-      const blocking = failed.filter((j) => !j.allowFailure);
+      const blocking = facts.failed.filter((j) => !j.allowFailure);
       return [
         `:x: ${subject} failed.`,
         '',
         ...(blocking.length ? ['**Failed jobs:**', ...renderFailedJobs(blocking), ''] : []),
-        `Recorded as a failure for configuration ${config}, so the learner will favour other configurations.`,
+        reading,
+        ...renderCause(facts.cause),
         '',
-        `Two ways forward: ${inlineCode('/pipeline rollback')} restores the ${inlineCode(p.configPath)} from before the approval, or ${inlineCode('/pipeline generate')} proposes a new configuration that avoids this one.`,
-        ...(options.explainAvailable
-          ? [
-              '',
-              `${inlineCode('/pipeline explain')} reads the failed job's log (secrets masked first), states the likely cause and, when it is the configuration, proposes a repaired one.`,
-            ]
-          : []),
+        ...waysForward(p, recorded, facts.failed),
+        ...explain,
       ].join('\n');
     }
     case 'canceled':
@@ -146,6 +232,43 @@ function renderOutcome(
       return `:no_entry_sign: ${subject} was ${run.status}; that does not count for or against the configuration. Next: ${inlineCode('/pipeline status')}.`;
     default:
       return `:hourglass: ${subject} is ${run.status}. This comment will show the outcome when it finishes.`;
+  }
+}
+
+/** The deterministic cause: the log's likely error lines, quoted as data in a fence nothing inside can close. */
+function renderCause(cause: TraceCause | null): string[] {
+  if (!cause) return [];
+  const job = cause.job ? inlineCode(cause.job.name) : 'the failed job';
+  if ('unreadable' in cause)
+    return ['', `The log of ${job} could not be read (${cause.unreadable}), so no cause is quoted.`];
+  return [
+    '',
+    `**Likely cause**, the last error lines of the ${job} log (secrets masked; quoted as written, not interpreted):`,
+    '',
+    codeBlock(cause.lines, 'text'),
+  ];
+}
+
+/** What to do next follows who is to blame: rollback and generate only when it is the configuration. */
+function waysForward(p: Proposal, recorded: RecordedRunView | null, failed: FailedJob[]): string[] {
+  const rollback = `${inlineCode('/pipeline rollback')} restores the ${inlineCode(p.configPath)} from before the approval`;
+  const generate = `${inlineCode('/pipeline generate')} proposes a new configuration that avoids this one`;
+  const job = failed.find((j) => !j.allowFailure);
+  switch (recorded?.attribution) {
+    case 'works':
+      return [
+        'The configuration is not to blame: it installed and ran the tests, and the code’s tests failed. Fix the code (or the tests) and push; no rollback is needed.',
+      ];
+    case 'no_evidence':
+      return [
+        'Neither the configuration nor the code is to blame: the runner or GitLab failed. Retry the pipeline in GitLab; no rollback is needed.',
+      ];
+    case 'partial':
+      return [
+        `Whether the configuration or the code is to blame is not clear${job ? `: read the log of ${inlineCode(job.name)}` : ''}. If it is the configuration, ${rollback}, or ${generate}; if it is the code, fix it and push.`,
+      ];
+    default:
+      return [`Two ways forward: ${rollback}, or ${generate}.`];
   }
 }
 
