@@ -75,12 +75,22 @@ describe.each(storeKinds)('merge request commands (%s)', (kind) => {
     const success = pipelineRun(s.project, { ...pipeline, status: 'success' }, [
       { name: 'test', stage: 'test', status: 'success' },
     ]);
+    s.learner.recorded.set(pipeline.id, {
+      success: true,
+      attribution: 'works',
+      summary: 'green: 12 tests passed — the configuration worked',
+      testsTotal: 12,
+      testsFailed: 0,
+    });
     expect(await handleProposalOutcome(success, s.deps)).toBe('updated');
     expect(await handleProposalOutcome(success, s.deps)).toBe('unchanged');
     expect(s.botNotes().length).toBe(notesAfterRunning);
     const outcome = s.botNotes().at(-1);
     expect(outcome?.body).toContain('passed');
-    expect(outcome?.body).toContain('Recorded as a success');
+    expect(outcome?.body).toContain('**What the learner recorded** for configuration `');
+    expect(outcome?.body).toContain(
+      'green: 12 tests passed — the configuration worked; counted for the configuration.',
+    );
     expect(outcome?.discussionId).toBe(gen.note.discussionId);
     expect(s.learner.rewards).toEqual([{ decisionId: p1?.decisionId, pipelineId: pipeline.id }]);
     expect(await latestProposal(store.db, s.project.id, s.mr.iid)).toMatchObject({
@@ -260,10 +270,12 @@ describe.each(storeKinds)('merge request commands (%s)', (kind) => {
     const run = pipelineRun(s.project, pipeline, [
       { name: 'test', stage: 'test', status: 'failed', failure_reason: 'script_failure' },
     ]);
+    // a learner without a record of the pipeline: the reply says it counts neither way, and offers both ways out
     expect(await handleProposalOutcome(run, s.deps)).toBe('updated');
     const outcome = s.botNotes().at(-1)?.body ?? '';
     expect(outcome).toContain('failed');
     expect(outcome).toContain('`test` (stage `test`): script_failure');
+    expect(outcome).toContain('The learner holds no record of this pipeline');
     expect(outcome).toContain('`/pipeline rollback`');
     expect(outcome).toContain('`/pipeline generate`');
     expect(s.learner.rewards).toHaveLength(1);

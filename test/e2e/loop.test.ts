@@ -286,7 +286,11 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     expect(outcome.id).not.toBe(proposal!.id);
     expect(outcome.body).toContain(`pipeline #${pipeline.id}`);
     expect(outcome.body).toContain('passed');
-    expect(outcome.body).toContain(`Recorded as a success for configuration \`${hash.slice(0, 12)}\``);
+    // the reply says what the learner recorded: green without a test report is weak evidence
+    expect(outcome.body).toContain(
+      `**What the learner recorded** for configuration \`${hash.slice(0, 12)}\` (decision \`${decisionId}\`): green, but no test ran — weak evidence; counted as half a run, half for and half against the configuration.`,
+    );
+    expect(outcome.body).toContain('`artifacts:reports:junit`');
 
     // GitLab delivers the same pipeline again (a redelivery, then another hook for the same final status):
     // nothing is counted twice and the outcome note is not repeated
@@ -371,9 +375,14 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     expect(outcome.body).toContain('unit-tests');
     expect(outcome.body).toContain('script_failure');
     expect(outcome.body).not.toMatch(/^- .*\bbuild\b/m);
-    expect(outcome.body).toContain('Two ways forward');
-    expect(outcome.body).toContain('`/pipeline rollback`');
+    // a red test job without a report: partial evidence, and the reply says so rather than blaming the configuration
+    expect(outcome.body).toContain(
+      'red: unit-tests failed without a test report — partial evidence; counted as half a run against the configuration.',
+    );
+    expect(outcome.body).toContain('Whether the configuration or the code is to blame is not clear');
+    expect(outcome.body).toContain('If it is the configuration, `/pipeline rollback`');
     expect(outcome.body).toContain('`/pipeline generate`');
+    expect(outcome.body).not.toContain('Recorded as a failure');
 
     const run = await db()
       .selectFrom('pipeline_runs')
@@ -427,6 +436,14 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     await settle();
     // the pinned budget: one test report summary read for this finished pipeline
     expect(fake.count({ method: 'GET', path: /test_report_summary$/ })).toBe(testRequestsBefore + 1);
+    // the outcome reply credits the configuration and blames the code: no rollback offered, no log read
+    const outcome = repliesIn(s, gen.note.discussionId).at(-1)!;
+    expect(outcome.body).toContain(
+      'red: 3 of 412 tests failed — the configuration worked; counted for the configuration.',
+    );
+    expect(outcome.body).toContain('Fix the code (or the tests) and push; no rollback is needed.');
+    expect(outcome.body).not.toContain('/pipeline rollback');
+    expect(fake.count({ method: 'GET', path: /\/trace$/ })).toBe(0);
 
     const stored = await db()
       .selectFrom('learning_runs')
@@ -470,7 +487,7 @@ describe.each(storeKinds)('end to end through the service (%s)', (kind) => {
     // people see the same reading in the MR
     const status = await comment(s, '/pipeline status');
     expect(repliesIn(s, status.note.discussionId).at(-1)?.body).toContain(
-      'The learner reads it as: red: 3 of 412 tests failed — the configuration worked.',
+      'The learner reads it as: red: 3 of 412 tests failed — the configuration worked; counted for the configuration.',
     );
     const statsReply = await comment(s, '/pipeline stats');
     expect(repliesIn(s, statsReply.note.discussionId).at(-1)?.body).toContain(

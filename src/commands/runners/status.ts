@@ -110,7 +110,19 @@ export function renderFailedJobs(failed: FailedJob[]): string[] {
   );
 }
 
-export function renderStatus(r: StatusReport): string {
+/** What to do about a red pipeline, by who is to blame (the learner's attribution, when it recorded one). */
+function nextForRed(recorded: RecordedRunView | null): string {
+  switch (recorded?.attribution) {
+    case 'works':
+      return 'Next: fix the code (or its tests) and push; the configuration ran the tests, so no rollback is needed.';
+    case 'no_evidence':
+      return 'Next: retry the pipeline in GitLab; the runner or GitLab failed, not the configuration.';
+    default:
+      return `Next: ${inlineCode('/pipeline rollback')} to undo the last approved commit, or ${inlineCode('/pipeline generate')} for a new proposal.`;
+  }
+}
+
+export function renderStatus(r: StatusReport, recorded: RecordedRunView | null = null): string {
   if (!r.pipeline) {
     return [
       `No pipeline has run on the head commit ${shortSha(r.sha)} yet.`,
@@ -132,10 +144,7 @@ export function renderStatus(r: StatusReport): string {
       '**Failed jobs:**',
       foldIfLong(`${r.failedJobs.length} failed jobs`, renderFailedJobs(r.failedJobs).join('\n')),
     );
-    out.push(
-      '',
-      `Next: ${inlineCode('/pipeline rollback')} to undo the last approved commit, or ${inlineCode('/pipeline generate')} for a new proposal.`,
-    );
+    out.push('', nextForRed(recorded));
   } else if (p.status === 'running' || p.status === 'pending' || p.status === 'created') {
     out.push(
       '',
@@ -166,7 +175,7 @@ export const runStatus: Runner = async (ctx, deps) => {
     : report.pipeline
       ? await deps.learner.runEvidence?.(report.pipeline.id)
       : null;
-  const body = renderStatus(report);
+  const body = renderStatus(report, recorded);
   // The learner's reading (issue 11) goes under the headline: what the outcome says about the configuration.
   if (!evidence) return { body };
   const [headline, ...rest] = body.split('\n');

@@ -194,7 +194,7 @@ function renderOutcome(p: Proposal, run: PipelineRunView, facts: OutcomeFacts): 
   const { recorded } = facts;
   const reading = recorded
     ? `**What the learner recorded** for configuration ${config}${decision}: ${learnerReading(recorded)}.`
-    : `The learner holds no record of this pipeline for configuration ${config}${decision} (its configuration could not be read at the commit), so it counts neither way.`;
+    : `The learner holds no record of this pipeline for configuration ${config}${decision}, so it counts neither way.`;
   const explain = facts.explainAvailable
     ? [
         '',

@@ -9,6 +9,7 @@ import type {
   LearnerPort,
   ProposalGenerator,
   ProposeRequest,
+  RecordedRunView,
 } from '../../../src/commands/CommandDeps.js';
 import type { Store } from '../../../src/db/openDatabase.js';
 import { createGitLab } from '../../../src/gitlab/GitbeakerGitLab.js';
@@ -66,6 +67,8 @@ export class TestLearner implements LearnerPort {
   feedbacks: FeedbackInput[] = [];
   rewards: Array<{ decisionId: string; pipelineId: number }> = [];
   armList: ArmView[] = [];
+  /** what `recordedRun` answers per pipeline id (the real learner stores it when the run is recorded) */
+  recorded = new Map<number, RecordedRunView>();
   async feedback(input: FeedbackInput) {
     this.feedbacks.push(input);
   }
@@ -74,6 +77,9 @@ export class TestLearner implements LearnerPort {
   }
   async attachReward(decisionId: string, pipelineId: number) {
     this.rewards.push({ decisionId, pipelineId });
+  }
+  async recordedRun(pipelineId: number) {
+    return this.recorded.get(pipelineId) ?? null;
   }
 }
 
