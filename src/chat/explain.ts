@@ -305,7 +305,7 @@ const RUNNER_BOILERPLATE = [
   /^WARNING: (Uploading artifacts|Upload request redirected|Cache|Not uploading|after_script failed)/i,
 ];
 const ERROR_LINE =
-  /\b(error|err!|errors|failed|failure|fatal|exception|traceback|panic|denied|refused|not found|no such file|cannot|can't|could not|couldn't|unable to|invalid|missing|unknown|exit (code|status))\b/i;
+  /\b(error|errors|failed|failure|fatal|exception|traceback|panic|denied|refused|not found|no such file|cannot|can't|could not|couldn't|unable to|invalid|missing|unknown|exit (code|status))\b|\berr!/i;
 const MAX_CAUSE_LINE = 240;
 
 /**

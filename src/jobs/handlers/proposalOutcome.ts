@@ -41,12 +41,15 @@ export async function handleProposalOutcome(run: PipelineRunView, deps: CommandH
   const gitlab = deps.config.dryRun ? dryRunGitLab(deps.gitlab, deps.log) : deps.gitlab;
   // A newer pipeline on the same commit already spoke for this decision.
   if (first.outcomePipelineId !== null && run.pipelineId < first.outcomePipelineId) return 'stale';
-  const recorded = first.outcomePipelineId === run.pipelineId && first.outcomeStatus === run.status;
-  if (!recorded && REWARDED.has(run.status) && first.decisionId) {
+  const seen = first.outcomePipelineId === run.pipelineId && first.outcomeStatus === run.status;
+  if (!seen && REWARDED.has(run.status) && first.decisionId) {
     // Outside the MR lock: the learner writes through the database itself (a serialised PGlite would
     // wait for our transaction). attachReward is idempotent per (decision, pipeline).
     await deps.learner.attachReward(first.decisionId, run.pipelineId);
   }
+  // The pipeline-event handler records the run (attribution included) before this runs: the reply says what
+  // the learner stored, not what the colour suggests. Read outside the MR lock, like the reward above.
+  const recorded = REWARDED.has(run.status) ? ((await deps.learner.recordedRun?.(run.pipelineId)) ?? null) : null;
   return commandStoreFor(deps.db).withMergeRequestLock(first.projectId, first.mrIid, async (store) => {
     const p = await store.proposalByCommit(run.projectId, run.sha);
     if (!p) return 'no_proposal';
@@ -54,12 +57,6 @@ export async function handleProposalOutcome(run: PipelineRunView, deps: CommandH
     const sameRun = p.outcomePipelineId === run.pipelineId && p.outcomeStatus === run.status;
     if (sameRun && p.outcomeNoteId !== null) return 'unchanged';
     const failed = run.status === 'failed' ? await failedJobs(run, gitlab, deps) : [];
-    // The pipeline-event handler records the run (attribution included) before this runs: the reply says
-    // what the learner stored, not what the colour suggests.
-    const recorded =
-      run.status === 'success' || run.status === 'failed'
-        ? ((await deps.learner.recordedRun?.(run.pipelineId)) ?? null)
-        : null;
     // One GitLab call at most, only when the configuration is blamed: the deciding job's log, masked here.
     const cause =
       run.status === 'failed' && recorded?.attribution === 'broken'
