@@ -294,6 +294,11 @@ function readExplanation(content: string): string {
 
 /** What a runner prints around every job: never the cause of a failure. */
 const RUNNER_BOILERPLATE = [
+  /^Running with gitlab-runner\b/i,
+  /^(Preparing the|Preparing environment|Using (docker|Docker|Kubernetes|Shell|custom) executor)\b/i,
+  /^(Pulling docker image|Using docker image|Using effective pull policy)\b/i,
+  /^(Getting source from|Fetching changes|Initialized empty Git|Created fresh repository|Checking out|Skipping Git submodules|Reinitialized existing Git)\b/i,
+  /^Running on runner-/i,
   /^ERROR: Job failed\b/i,
   /^Job succeeded\b/i,
   /^Cleaning up (project directory|file based variables)/i,
