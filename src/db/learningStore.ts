@@ -153,7 +153,9 @@ export async function getArmsOfTopContexts(
   return out;
 }
 
-export async function getArmsForStack(db: Db, language: string, framework: string) {
+/** Every tenant's arms for the given stacks (one statement however many), in tenant and hash order. */
+export async function getArmsForStacks(db: Db, stacks: ReadonlyArray<{ language: string; framework: string }>) {
+  if (stacks.length === 0) return [];
   const rows = await db
     .selectFrom('learning_arms as a')
     .innerJoin('learning_contexts as c', (j) =>
@@ -164,8 +166,9 @@ export async function getArmsForStack(db: Db, language: string, framework: strin
     )
     .selectAll('a')
     .select('c.runs as context_runs')
-    .where('a.language', '=', language)
-    .where('a.framework', '=', framework)
+    .where((eb) =>
+      eb.or(stacks.map((s) => eb.and([eb('a.language', '=', s.language), eb('a.framework', '=', s.framework)]))),
+    )
     .orderBy('a.tenant')
     .orderBy('a.hash')
     .execute();
@@ -516,7 +519,7 @@ export function createLearningStore(db: Db): LearningStore {
     getContextRuns: (c) => getContextRuns(db, c),
     setContextRuns: (c, runs) => setContextRuns(db, c, runs),
     getArms: (c) => getArms(db, c),
-    getArmsForStack: (l, f) => getArmsForStack(db, l, f),
+    getArmsForStacks: (stacks) => getArmsForStacks(db, stacks),
     putArms: (c, arms) => putArms(db, c, arms),
     replaceArms: (c, arms) => replaceArms(db, c, arms),
     getRun: (id) => getRun(db, id),
