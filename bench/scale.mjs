@@ -167,6 +167,18 @@ async function main() {
     await q(`insert into jobs (kind, payload, status, max_attempts, attempts, finished_at)
              select 'bench', '{}'::jsonb, 'done', 5, 1, now() from generate_series(${from}, ${to}) i`);
   }
+  // the learner's own history of the benchmark's context: a tenth of the runs, with attribution lines
+  // (what `/pipeline best`, `stats` and `learn/best?tenant=` show per configuration)
+  const [arm] = await q(`select tenant, language, framework from learning_arms where hash = '${own.hash}' limit 1`);
+  if (arm) {
+    await q(`insert into learning_runs (pipeline_id, tenant, language, framework, project_path, config_hash, slot, success,
+               duration_s, stages_count, at, attribution, attribution_summary)
+             select 10000000 + i, '${arm.tenant}', '${arm.language}', '${arm.framework}', '${ownRun.project_path}', '${own.hash}',
+                    i - ${RUNS / 10}, i % 4 <> 0, 30 + i % 300, 1, now() - make_interval(secs => ${RUNS} - i),
+                    case when i % 4 = 0 then 'broken' else 'works' end,
+                    case when i % 4 = 0 then 'red before any test ran' else 'green: 12 tests passed' end
+               from generate_series(1, ${RUNS / 10}) i`);
+  }
   await q(`alter table pipeline_runs enable trigger pipeline_runs_config_success`);
   await q(`delete from config_success`);
   await q(`insert into config_success (config_hash, tenant, language, framework, runs, successes, last_run_id, last_run_at)
@@ -214,6 +226,7 @@ async function main() {
     'learn/successful?language': '/api/v1/pipeline/learn/successful?language=lang3&framework=generic',
     'learn/successful?tenant': `/api/v1/pipeline/learn/successful?tenant=t3`,
     'learn/best': `/api/v1/pipeline/learn/best?language=${own.language}&framework=${own.framework}`,
+    'learn/best?tenant': `/api/v1/pipeline/learn/best?language=${own.language}&framework=${own.framework}&tenant=${ownRun.tenant}`,
     'report/contexts': '/api/v1/report/contexts',
     metrics: '/metrics',
   };

@@ -298,6 +298,23 @@ export async function deleteRun(db: Db, pipelineId: number): Promise<void> {
   await db.deleteFrom('learning_runs').where('pipeline_id', '=', pipelineId).execute();
 }
 
+/**
+ * The attribution line of each configuration's latest run that has one, in a context: one backward step
+ * of the index learning_runs_arm_slot per configuration, whatever the length of the history.
+ */
+export async function latestEvidence(db: Db, c: LearningContext): Promise<Map<string, string>> {
+  const r = await sql<{ hash: string; summary: string }>`
+    select a.hash, r.attribution_summary as summary
+      from learning_arms a
+      cross join lateral (
+        select attribution_summary from learning_runs r
+         where r.tenant = a.tenant and r.language = a.language and r.framework = a.framework
+           and r.config_hash = a.hash and r.attribution_summary is not null
+         order by r.slot desc limit 1) r
+     where a.tenant = ${c.tenant} and a.language = ${c.language} and a.framework = ${c.framework}`.execute(db);
+  return new Map(r.rows.map((x) => [x.hash, x.summary]));
+}
+
 export async function listRuns(db: Db, c: LearningContext): Promise<StoredRun[]> {
   const rows = await whereContext(db.selectFrom('learning_runs').selectAll(), c).orderBy('slot').execute();
   return rows.map((r) => runFromRow(r, []));
@@ -526,6 +543,7 @@ export function createLearningStore(db: Db): LearningStore {
     putRun: (run) => putRun(db, run),
     deleteRun: (id) => deleteRun(db, id),
     listRuns: (c) => listRuns(db, c),
+    latestEvidence: (c) => latestEvidence(db, c),
     insertDecision: (d) => insertDecision(db, d),
     getDecision: (id) => getDecision(db, id),
     setDecisionReward: (id, p, r) => setDecisionReward(db, id, p, r),

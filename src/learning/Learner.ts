@@ -453,8 +453,6 @@ export class Learner implements Chooser {
     return Promise.all(
       raws.map(async (raw) => {
         const { language, framework } = stackOf(raw);
-        // listRuns is in slot order, so the last summary written per hash is the latest
-        const lastEvidence = new Map<string, string>();
         if (raw.tenant === null) {
           const pooled = new Map<string, ArmEvidence>();
           for (const r of stackRows) {
@@ -479,16 +477,15 @@ export class Learner implements Chooser {
             if (a.brokenAt === null) p.brokenAt = null;
           }
           const entries = [...pooled.values()].map((arm) => ({ arm, contextRuns: 0 }));
-          return this.rank(entries, bans, { pooled: true, lastEvidence });
+          return this.rank(entries, bans, { pooled: true });
         }
         const context = normaliseContext({ tenant: raw.tenant, language, framework });
-        const [runs, stored, history] = await Promise.all([
+        const [runs, stored, lastEvidence] = await Promise.all([
           this.store.getContextRuns(context),
           this.store.getArms(context),
-          options.evidence === false ? Promise.resolve([]) : this.store.listRuns(context),
+          options.evidence === false ? undefined : this.store.latestEvidence(context),
         ]);
         const entries = stored.map((arm) => ({ arm, contextRuns: runs }));
-        for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
         return this.rank(entries, bans, { pooled: false, lastEvidence });
       }),
     );

@@ -76,6 +76,8 @@ export interface LearningStore {
   putRun(run: StoredRun): Promise<void>;
   deleteRun(pipelineId: number): Promise<void>;
   listRuns(context: LearningContext): Promise<StoredRun[]>;
+  /** per configuration of the context: the attribution line of its latest run that has one */
+  latestEvidence(context: LearningContext): Promise<Map<string, string>>;
   insertDecision(decision: DecisionRecord): Promise<void>;
   getDecision(id: string): Promise<DecisionRecord | null>;
   setDecisionReward(id: string, pipelineId: number | null, reward: RewardParts | null): Promise<void>;

@@ -268,6 +268,35 @@ for (const kind of storeKinds) {
       expect(stats.alpha).toBe(3);
     });
 
+    it("shows each configuration's latest attribution line, read without the history", async (t) => {
+      if (!store) return t.skip();
+      const c = ctx();
+      const l = learner();
+      const attr = (summary: string, cls: 'works' | 'broken' = 'works') => ({
+        class: cls,
+        dAlpha: cls === 'works' ? 1 : 0,
+        dBeta: cls === 'works' ? 0 : 1,
+        weight: 1,
+        summary,
+        testsTotal: null,
+        testsFailed: null,
+        coverage: null,
+        decidingJob: null,
+      });
+      await l.observeRun(run({ ...c, configHash: A, attribution: attr('first A') }));
+      await l.observeRun(run({ ...c, configHash: B, status: 'failed', attribution: attr('B broke', 'broken') }));
+      await l.observeRun(run({ ...c, configHash: A, status: 'failed', attribution: attr('second A', 'broken') }));
+      await l.observeRun(run({ ...c, configHash: A, attribution: null })); // v1: no line, the last one stays
+      await l.observeRun(run({ ...c, configHash: C }));
+      const shown = Object.fromEntries((await l.arms(c)).map((a) => [a.hash, a.lastEvidence]));
+      expect(shown).toEqual({ [A]: 'second A', [B]: 'B broke', [C]: null });
+      expect(Object.fromEntries((await l.arms(c, { evidence: false })).map((a) => [a.hash, a.lastEvidence]))).toEqual({
+        [A]: null,
+        [B]: null,
+        [C]: null,
+      });
+    });
+
     it('ranks many contexts in one call exactly as one call per context would', async (t) => {
       if (!store) return t.skip();
       const l1 = `lang${kind}${++n}`;
