@@ -140,7 +140,13 @@ export function prunedThompsonProbabilities(
   const keptArms = kept.map((i) => arms[i]);
   let inner: number[];
   if (subset.kind === 'uniform') {
-    const size = contextRuns === undefined ? keptArms.length : subsetSize(keptArms.length, contextRuns);
+    const size =
+      contextRuns === undefined
+        ? keptArms.length
+        : Math.min(
+            keptArms.length,
+            Math.max(subset.base, Math.ceil(subset.growth * Math.sqrt(Math.max(0, contextRuns) + 1))),
+          );
     inner =
       keptArms.length >= SUBSAMPLE_MIN_ARMS && size < keptArms.length
         ? uniformSubsetThompsonPropensities(keptArms, size, subset.satisfice)
@@ -240,16 +246,19 @@ export function subsampledThompsonProbabilities(arms: readonly ArmStats[], conte
  * How subsampled Thompson sampling draws its subset. `leader` (the default, version 4): the leader always
  * in, every other kept arm independently with q = (m − 1)/(k − 1). `uniform` (issue 11's pinned design,
  * selectable in simulation): m kept arms uniformly at random, the leader not forced; Thompson sampling
- * within the subset with satisficing at `satisfice` against the subset's own leader (0 = none). Below
+ * within the subset with satisficing at `satisfice` against the subset's own leader (0 = none), subset size
+ * m = min(k, max(base, ⌈growth·√(runs + 1)⌉)) (version 4's schedule: base 2, growth 1). Below
  * SUBSAMPLE_MIN_ARMS kept arms both are plain Thompson sampling with the usual satisficing.
  */
-export type SubsetRule = { kind: 'leader' } | { kind: 'uniform'; satisfice: number };
+export type SubsetRule = { kind: 'leader' } | { kind: 'uniform'; satisfice: number; base: number; growth: number };
 export const LEADER_SUBSET: SubsetRule = { kind: 'leader' };
 
-function thompsonWith(subset: SubsetRule, version: string): Policy {
+/** Thompson sampling with the given subset rule (for simulation; `version` names the rule). */
+export function thompsonVariant(subset: SubsetRule): Policy {
   return {
     name: 'thompson',
-    version,
+    version:
+      subset.kind === 'leader' ? 'leader' : `uniform-eps${subset.satisfice}-base${subset.base}-growth${subset.growth}`,
     probabilities: (arms, contextRuns) => prunedThompsonProbabilities(arms, contextRuns, subset),
     choose(arms, contextRuns, rng) {
       const probabilities = this.probabilities(arms, contextRuns);
@@ -264,8 +273,18 @@ function thompsonWith(subset: SubsetRule, version: string): Policy {
  * `simulate(…, { variants })`); never the learner's policy and never logged.
  */
 export const THOMPSON_VARIANTS: Record<string, Policy> = {
-  thompson_uniform: thompsonWith({ kind: 'uniform', satisfice: SATISFICE_EPSILON_MANY }, 'uniform'),
-  thompson_uniform_plain: thompsonWith({ kind: 'uniform', satisfice: 0 }, 'uniform-plain'),
+  thompson_uniform: thompsonVariant({
+    kind: 'uniform',
+    satisfice: SATISFICE_EPSILON_MANY,
+    base: SUBSAMPLE_BASE,
+    growth: SUBSAMPLE_GROWTH,
+  }),
+  thompson_uniform_plain: thompsonVariant({
+    kind: 'uniform',
+    satisfice: 0,
+    base: SUBSAMPLE_BASE,
+    growth: SUBSAMPLE_GROWTH,
+  }),
 };
 
 export const thompson: Policy = {

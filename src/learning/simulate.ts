@@ -297,21 +297,7 @@ export function simulate(
   if (variants) {
     variantFigures = {};
     for (const [name, policy] of Object.entries(variants)) {
-      const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
-      for (let rep = 0; rep < n; rep++) {
-        const seed = (scenario.seed + rep * 7919) >>> 0;
-        const r = runOnce(scenario, policy.name, seed, options, mode, undefined, policy);
-        sum.regret += r.regret;
-        sum.success_rate += r.success_rate;
-        sum.recovery_runs += r.recovery_runs;
-        sum.runs_to_best += r.runs_to_best;
-      }
-      variantFigures[name] = {
-        regret: round(sum.regret / n),
-        success_rate: round(sum.success_rate / n),
-        recovery_runs: round(sum.recovery_runs / n),
-        runs_to_best: round(sum.runs_to_best / n),
-      };
+      variantFigures[name] = simulatePolicy(scenario, policy, options, mode);
     }
   }
   for (const k of Object.keys(outcomes) as AttributionClass[]) outcomes[k] = round(outcomes[k]);
@@ -323,6 +309,35 @@ export function simulate(
     ...(variantFigures ? { variants: variantFigures } : {}),
     oracle_success_rate: round(oracle / n),
     outcomes,
+  };
+}
+
+/**
+ * One policy's figures on the scenario (means over its repetitions), with the seeds, context sequence and
+ * random stream `simulate` gives the policy of the same name: a Thompson sampling variant sees exactly
+ * what `thompson` sees, so differences come from the policy alone.
+ */
+export function simulatePolicy(
+  scenario: Scenario,
+  policy: Policy,
+  options: LearnerOptions = DEFAULT_LEARNER_OPTIONS,
+  mode: RewardMode = 'v2',
+): PolicyFigures {
+  const n = scenario.repetitions;
+  const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
+  for (let rep = 0; rep < n; rep++) {
+    const seed = (scenario.seed + rep * 7919) >>> 0;
+    const r = runOnce(scenario, policy.name, seed, options, mode, undefined, policy);
+    sum.regret += r.regret;
+    sum.success_rate += r.success_rate;
+    sum.recovery_runs += r.recovery_runs;
+    sum.runs_to_best += r.runs_to_best;
+  }
+  return {
+    regret: round(sum.regret / n),
+    success_rate: round(sum.success_rate / n),
+    recovery_runs: round(sum.recovery_runs / n),
+    runs_to_best: round(sum.runs_to_best / n),
   };
 }
 

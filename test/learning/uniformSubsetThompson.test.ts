@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { sampleBeta } from '../../src/learning/betaMath.js';
+import { DEFAULT_LEARNER_OPTIONS } from '../../src/learning/LearnerOptions.js';
+import { LEADER_SUBSET, THOMPSON_VARIANTS, thompsonVariant } from '../../src/learning/policies.js';
 import { createRng, type Rng } from '../../src/learning/Rng.js';
 import { durationCost, stagesBonus } from '../../src/learning/reward.js';
+import { parseScenario, simulate, simulatePolicy } from '../../src/learning/simulate.js';
 import { thompsonPropensities, uniformSubsetThompsonPropensities } from '../../src/learning/thompsonPropensities.js';
 
 const arm = (i: number, a: number, b: number, durationS: number | null = null): ArmStats => ({
@@ -143,5 +146,39 @@ describe('uniform-subset Thompson sampling: exact propensities', () => {
     const p = uniformSubsetThompsonPropensities(arms, 101, 0.07);
     expect(p.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
     expect(p.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 9);
+  });
+});
+
+describe('Thompson sampling variants in simulation', () => {
+  const scenarioWith = (k: number) =>
+    parseScenario({
+      seed: 7,
+      rounds: 150,
+      repetitions: 2,
+      contexts: [
+        {
+          language: 'go',
+          arms: Array.from({ length: k }, (_, i) => ({
+            id: `c${i}`,
+            p_success: i === 3 ? 0.95 : 0.6 + 0.2 * ((i * 7) % 5) * 0.2,
+            duration_s: 200 + 20 * i,
+          })),
+        },
+      ],
+    });
+
+  it('see what thompson sees: the version-4 rule as a variant reproduces its figures exactly', () => {
+    const s = scenarioWith(15);
+    const base = simulate(s, DEFAULT_LEARNER_OPTIONS, 'v2', { leader: thompsonVariant(LEADER_SUBSET) });
+    expect(base.variants?.leader).toEqual(base.policies.thompson);
+    expect(simulate(s).variants).toBeUndefined();
+  });
+
+  it('differ from version 4 only where subsets are drawn (12 or more candidates)', () => {
+    const few = scenarioWith(6);
+    const many = scenarioWith(15);
+    const uniform = THOMPSON_VARIANTS.thompson_uniform;
+    expect(simulatePolicy(few, uniform)).toEqual(simulate(few).policies.thompson);
+    expect(simulatePolicy(many, uniform).regret).not.toBe(simulate(many).policies.thompson.regret);
   });
 });
