@@ -319,11 +319,27 @@ export function uniformSubsetThompsonPropensities(
   const logAll = logC(k, m);
   const deg = m - 1; // suffix degrees 0 … m − 1
   // wCh[p*(m−1) + r] = C(p, r + 1)·C(k − 1 − p, m − 2 − r)/C(k, m); wLd[p] = C(k − 1 − p, m − 1)/C(k, m)
+  // Terms whose weight is below NEGLIGIBLE_WEIGHT are skipped (each average is at most 1, so the error of a
+  // probability is below m·1e-17): the weights are hypergeometric, concentrated around r ≈ p·(m − 1)/(k − 1).
+  const NEGLIGIBLE_WEIGHT = 1e-17;
   const wCh = new Float64Array(k * deg);
   const wLd = new Float64Array(k);
+  const rFrom = new Int32Array(k);
+  const rTo = new Int32Array(k); // exclusive
   for (let p = 0; p < k; p++) {
     wLd[p] = Math.exp(logC(k - 1 - p, m - 1) - logAll);
-    for (let r = 0; r < deg; r++) wCh[p * deg + r] = Math.exp(logC(p, r + 1) + logC(k - 1 - p, m - 2 - r) - logAll);
+    let from = deg;
+    let to = 0;
+    for (let r = 0; r < deg; r++) {
+      const w = Math.exp(logC(p, r + 1) + logC(k - 1 - p, m - 2 - r) - logAll);
+      wCh[p * deg + r] = w;
+      if (w >= NEGLIGIBLE_WEIGHT) {
+        from = Math.min(from, r);
+        to = r + 1;
+      }
+    }
+    rFrom[p] = from;
+    rTo[p] = to;
   }
   // suf[(p)*(m) + r] = e_r(F at positions p … k−1)/C(k − p, r), for p = 0 … k (p = k: the empty set)
   const width = m;
@@ -337,12 +353,13 @@ export function uniformSubsetThompsonPropensities(
     suf[k * width] = 1;
     for (let p = k - 1; p >= 0; p--) {
       const n = k - p;
-      const f = cdf[p * g + t];
+      const inv = 1 / n;
+      const fInv = cdf[p * g + t] * inv;
       const cur = p * width;
       const nxt = cur + width;
       suf[cur] = 1;
       const top = Math.min(deg, n);
-      for (let r = 1; r <= top; r++) suf[cur + r] = ((n - r) / n) * suf[nxt + r] + (r / n) * f * suf[nxt + r - 1];
+      for (let r = 1; r <= top; r++) suf[cur + r] = (n - r) * inv * suf[nxt + r] + r * fInv * suf[nxt + r - 1];
       for (let r = top + 1; r <= deg; r++) suf[cur + r] = 0;
     }
     a.fill(0);
@@ -350,7 +367,8 @@ export function uniformSubsetThompsonPropensities(
       const nxt = (p + 1) * width;
       let ch = 0;
       const wBase = p * deg;
-      for (let r = 0; r < deg && r < p; r++) ch += a[r] * suf[nxt + deg - 1 - r] * wCh[wBase + r];
+      const to = Math.min(rTo[p], p);
+      for (let r = rFrom[p]; r < to; r++) ch += a[r] * suf[nxt + deg - 1 - r] * wCh[wBase + r];
       const ld = suf[nxt + deg] * wLd[p];
       if (t > 0) {
         const base = p * g + t;
@@ -361,10 +379,10 @@ export function uniformSubsetThompsonPropensities(
       prevCh[p] = ch;
       prevLd[p] = ld;
       // A_{p+1} from A_p: this arm joins the chain (as a possible leader, and as a member below later leaders)
-      const f = cdf[p * g + t];
-      for (let r = Math.min(deg - 1, p); r >= 1; r--)
-        a[r] = ((p - r) / (p + 1)) * a[r] + ((r + 1) / (p + 1)) * f * a[r - 1];
-      if (deg > 0) a[0] = (p * a[0] + shifted[p * g + t]) / (p + 1);
+      const inv = 1 / (p + 1);
+      const fInv = cdf[p * g + t] * inv;
+      for (let r = Math.min(deg - 1, p); r >= 1; r--) a[r] = (p - r) * inv * a[r] + (r + 1) * fInv * a[r - 1];
+      if (deg > 0) a[0] = (p * a[0] + shifted[p * g + t]) * inv;
     }
   }
   let total = 0;
