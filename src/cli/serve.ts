@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { CliIo } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/openDatabase.js';
@@ -155,6 +156,9 @@ function watchParent(parent: number, onGone: () => void): void {
  * A child that dies unexpectedly is restarted after a second; wakes are coalesced to one message per
  * child per 5 ms.
  */
+/** the worker processes' nice value (the intake process keeps its own, 0 by default) */
+export const WORKER_NICE = 10;
+
 function workerPool(n: number, io: CliIo) {
   const children = new Set<ChildProcess>();
   let stopping = false;
@@ -166,6 +170,14 @@ function workerPool(n: number, io: CliIo) {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.add(child);
+    // below the intake process: on a machine short of cores, the kernel serves webhooks first
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, WORKER_NICE);
+      } catch {
+        // not allowed here (some containers): the workers run at the intake's priority
+      }
+    }
     child.on('exit', (code, signal) => {
       children.delete(child);
       if (stopping) return;

@@ -153,7 +153,9 @@ export async function getArmsOfTopContexts(
   return out;
 }
 
-export async function getArmsForStack(db: Db, language: string, framework: string) {
+/** Every tenant's arms for the given stacks (one statement however many), in tenant and hash order. */
+export async function getArmsForStacks(db: Db, stacks: ReadonlyArray<{ language: string; framework: string }>) {
+  if (stacks.length === 0) return [];
   const rows = await db
     .selectFrom('learning_arms as a')
     .innerJoin('learning_contexts as c', (j) =>
@@ -164,8 +166,9 @@ export async function getArmsForStack(db: Db, language: string, framework: strin
     )
     .selectAll('a')
     .select('c.runs as context_runs')
-    .where('a.language', '=', language)
-    .where('a.framework', '=', framework)
+    .where((eb) =>
+      eb.or(stacks.map((s) => eb.and([eb('a.language', '=', s.language), eb('a.framework', '=', s.framework)]))),
+    )
     .orderBy('a.tenant')
     .orderBy('a.hash')
     .execute();
@@ -293,6 +296,23 @@ export async function putRun(db: Db, run: StoredRun): Promise<void> {
 
 export async function deleteRun(db: Db, pipelineId: number): Promise<void> {
   await db.deleteFrom('learning_runs').where('pipeline_id', '=', pipelineId).execute();
+}
+
+/**
+ * The attribution line of each configuration's latest run that has one, in a context: one backward step
+ * of the index learning_runs_arm_slot per configuration, whatever the length of the history.
+ */
+export async function latestEvidence(db: Db, c: LearningContext): Promise<Map<string, string>> {
+  const r = await sql<{ hash: string; summary: string }>`
+    select a.hash, r.attribution_summary as summary
+      from learning_arms a
+      cross join lateral (
+        select attribution_summary from learning_runs r
+         where r.tenant = a.tenant and r.language = a.language and r.framework = a.framework
+           and r.config_hash = a.hash and r.attribution_summary is not null
+         order by r.slot desc limit 1) r
+     where a.tenant = ${c.tenant} and a.language = ${c.language} and a.framework = ${c.framework}`.execute(db);
+  return new Map(r.rows.map((x) => [x.hash, x.summary]));
 }
 
 export async function listRuns(db: Db, c: LearningContext): Promise<StoredRun[]> {
@@ -516,13 +536,14 @@ export function createLearningStore(db: Db): LearningStore {
     getContextRuns: (c) => getContextRuns(db, c),
     setContextRuns: (c, runs) => setContextRuns(db, c, runs),
     getArms: (c) => getArms(db, c),
-    getArmsForStack: (l, f) => getArmsForStack(db, l, f),
+    getArmsForStacks: (stacks) => getArmsForStacks(db, stacks),
     putArms: (c, arms) => putArms(db, c, arms),
     replaceArms: (c, arms) => replaceArms(db, c, arms),
     getRun: (id) => getRun(db, id),
     putRun: (run) => putRun(db, run),
     deleteRun: (id) => deleteRun(db, id),
     listRuns: (c) => listRuns(db, c),
+    latestEvidence: (c) => latestEvidence(db, c),
     insertDecision: (d) => insertDecision(db, d),
     getDecision: (id) => getDecision(db, id),
     setDecisionReward: (id, p, r) => setDecisionReward(db, id, p, r),

@@ -7,6 +7,7 @@ import * as attribution from './migrations/0005_attribution.js';
 import * as scale from './migrations/0006_scale.js';
 import * as chatSessions from './migrations/0007_chat_sessions.js';
 import * as gitlabBudget from './migrations/0008_gitlab_budget.js';
+import * as learningReads from './migrations/0009_learning_reads.js';
 
 /** Hand-listed and frozen in time: append, never edit a released one. Names sort in apply order. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_scale': scale,
   '0007_chat_sessions': chatSessions,
   '0008_gitlab_budget': gitlabBudget,
+  '0009_learning_reads': learningReads,
 };

@@ -39,22 +39,32 @@ export interface TrendPoint {
   meanDurationS: number | null;
 }
 
-/** Runs per configuration and day in a context, oldest first. */
+/** learning_daily's counters, one per attribution class, in name order (as the per-run query grouped them). */
+const ATTRIBUTION_COLUMNS = ['broken', 'flaky', 'no_evidence', 'partial', 'weak', 'works'] as const;
+
+/** The first UTC day of a window of `days` days ending today: learning_daily keeps whole UTC days. */
+const windowStart = (days: number) => sql`(now() at time zone 'UTC')::date - ${days}::int`;
+
+type DailyRow = { hash: string; day: Date | string; runs: number; successes: number; mean_duration_s: number | null };
+const dailyColumns = sql`config_hash as hash, day, runs, successes,
+  case when duration_n > 0 then duration_sum / duration_n end as mean_duration_s`;
+const trendPoint = (x: DailyRow): TrendPoint => ({
+  hash: x.hash,
+  day: typeof x.day === 'string' ? x.day.slice(0, 10) : new Date(x.day).toISOString().slice(0, 10),
+  runs: Number(x.runs),
+  successes: Number(x.successes),
+  meanDurationS: x.mean_duration_s === null ? null : Number(x.mean_duration_s),
+});
+
+/** Runs per configuration and day in a context, oldest first (from the daily aggregate, migration 0009). */
 export async function armTrends(db: Db, c: LearningContext, days = 60): Promise<TrendPoint[]> {
-  const r = await sql<{ hash: string; day: Date; runs: number; successes: number; mean_duration_s: number | null }>`
-    select config_hash as hash, date_trunc('day', at) as day, count(*)::int as runs,
-           sum(case when success then 1 else 0 end)::int as successes, avg(duration_s)::float8 as mean_duration_s
-    from learning_runs
+  const r = await sql<DailyRow>`
+    select ${dailyColumns}
+    from learning_daily
     where tenant = ${c.tenant} and language = ${c.language} and framework = ${c.framework}
-      and at >= now() - make_interval(days => ${days})
-    group by 1, 2 order by 2, 1`.execute(db);
-  return r.rows.map((x) => ({
-    hash: x.hash,
-    day: new Date(x.day).toISOString().slice(0, 10),
-    runs: Number(x.runs),
-    successes: Number(x.successes),
-    meanDurationS: x.mean_duration_s === null ? null : Number(x.mean_duration_s),
-  }));
+      and day >= ${windowStart(days)} and runs > 0
+    order by day, config_hash`.execute(db);
+  return r.rows.map(trendPoint);
 }
 
 /** The newest decisions of a context, newest first. */
@@ -81,32 +91,13 @@ export interface ContextTrendPoint extends TrendPoint, LearningContext {}
  */
 export async function allTrends(db: Db, days = 30, hashes?: string[]): Promise<ContextTrendPoint[]> {
   if (hashes && hashes.length === 0) return [];
-  const r = await sql<{
-    tenant: string;
-    language: string;
-    framework: string;
-    hash: string;
-    day: Date;
-    runs: number;
-    successes: number;
-    mean_duration_s: number | null;
-  }>`
-    select tenant, language, framework, config_hash as hash, date_trunc('day', at) as day, count(*)::int as runs,
-           sum(case when success then 1 else 0 end)::int as successes, avg(duration_s)::float8 as mean_duration_s
-    from learning_runs
-    where at >= now() - make_interval(days => ${days})
+  const r = await sql<DailyRow & LearningContext>`
+    select tenant, language, framework, ${dailyColumns}
+    from learning_daily
+    where day >= ${windowStart(days)} and runs > 0
       and ${hashes ? sql`config_hash in (${sql.join([...new Set(hashes)])})` : sql`true`}
-    group by 1, 2, 3, 4, 5 order by 5`.execute(db);
-  return r.rows.map((x) => ({
-    tenant: x.tenant,
-    language: x.language,
-    framework: x.framework,
-    hash: x.hash,
-    day: new Date(x.day).toISOString().slice(0, 10),
-    runs: Number(x.runs),
-    successes: Number(x.successes),
-    meanDurationS: x.mean_duration_s === null ? null : Number(x.mean_duration_s),
-  }));
+    order by day, config_hash`.execute(db);
+  return r.rows.map((x) => ({ tenant: x.tenant, language: x.language, framework: x.framework, ...trendPoint(x) }));
 }
 
 /**
@@ -118,14 +109,19 @@ export async function attributionCounts(
   c: LearningContext,
   days = 60,
 ): Promise<Array<{ hash: string; attribution: string; count: number }>> {
-  const r = await sql<{ hash: string; attribution: string; count: number }>`
-    select config_hash as hash, coalesce(attribution, case when success then 'works' else 'broken' end) as attribution,
-           count(*)::int as count
-    from learning_runs
+  const r = await sql<{ hash: string } & Record<(typeof ATTRIBUTION_COLUMNS)[number], number>>`
+    select config_hash as hash, ${sql.join(ATTRIBUTION_COLUMNS.map((k) => sql`sum(${sql.ref(k)})::int as ${sql.ref(k)}`))}
+    from learning_daily
     where tenant = ${c.tenant} and language = ${c.language} and framework = ${c.framework}
-      and at >= now() - make_interval(days => ${days})
-    group by 1, 2 order by 1, 2`.execute(db);
-  return r.rows.map((x) => ({ hash: x.hash, attribution: x.attribution, count: Number(x.count) }));
+      and day >= ${windowStart(days)}
+    group by 1 order by 1`.execute(db);
+  return r.rows.flatMap((x) =>
+    ATTRIBUTION_COLUMNS.filter((k) => Number(x[k]) > 0).map((k) => ({
+      hash: x.hash,
+      attribution: k,
+      count: Number(x[k]),
+    })),
+  );
 }
 
 /** Webhook deliveries per hour and event over the last `hours`, oldest first. */

@@ -27,7 +27,7 @@ export class UnstorableDeliveryError extends Error {
 
 export interface IntakeBatcher {
   accept(input: DeliveryInput): Promise<IntakeResult>;
-  /** when the last delivery arrived (epoch ms; 0 before the first): the embedded worker paces itself by it */
+  /** when the last delivery arrived (epoch ms; 0 before the first): a worker in this process yields to bursts by it */
   lastAcceptedAt(): number;
   /** stops replaying the spool (what is left stays in it for the next start) */
   close(): void;

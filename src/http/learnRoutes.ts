@@ -33,8 +33,8 @@ export interface LearnRouteOptions {
   gitlabUrl: string | null;
   /** null when GitLab is not configured: recording then answers 503 */
   record: ((req: LearnRecordRequest) => Promise<LearnRecordResult>) | null;
-  /** the learner's view of a stack's configurations; without it the seed's rule ranks them */
-  rank?: (context: { tenant: string | null; language: string; framework: string }) => Promise<ArmRank[]>;
+  /** the learner's view of each stack's configurations (one call for all); without it the seed's rule ranks them */
+  rank?: (contexts: Array<{ tenant: string | null; language: string; framework: string }>) => Promise<ArmRank[][]>;
 }
 
 export interface ArmRank {
@@ -65,11 +65,11 @@ async function ranked(
   if (!rank) return rows.map((r) => ({ ...r, rank: null })).sort(seedRule);
   const stacks = [...new Set(rows.map((r) => `${r.language}\u0000${r.framework}`))];
   const byKey = new Map<string, ArmRank>();
-  // one learner read per stack, side by side (an unfiltered list spans many stacks)
-  const ranks = await Promise.all(
+  // one learner call for every stack (an unfiltered list spans many)
+  const ranks = await rank(
     stacks.map((stack) => {
       const [language, framework] = stack.split('\u0000') as [string, string];
-      return rank({ tenant: tenant ?? null, language, framework });
+      return { tenant: tenant ?? null, language, framework };
     }),
   );
   for (const [i, stack] of stacks.entries()) {

@@ -137,7 +137,7 @@ export class Learner implements Chooser {
     context: LearningContext,
   ): Promise<Map<string, { successes: number; failures: number }> | null> {
     if (!this.options.shareAcrossTenants) return null;
-    const rows = await this.store.getArmsForStack(context.language, context.framework);
+    const rows = await this.store.getArmsForStacks([{ language: context.language, framework: context.framework }]);
     const shared = new Map<string, { successes: number; failures: number }>();
     for (const r of rows) {
       if (r.context.tenant === context.tenant) continue;
@@ -429,46 +429,66 @@ export class Learner implements Chooser {
     raw: { tenant: string | null; language: string; framework: string },
     options: { evidence?: boolean } = {},
   ): Promise<ArmReport[]> {
-    const language = raw.language.trim().toLowerCase();
-    const framework = (raw.framework || 'generic').trim().toLowerCase();
-    const bans = (await this.store.listBans()).map((b) => b.hash);
-    let entries: { arm: ArmEvidence; contextRuns: number }[];
-    // listRuns is in slot order, so the last summary written per hash is the latest
-    const lastEvidence = new Map<string, string>();
-    if (raw.tenant === null) {
-      const pooled = new Map<string, ArmEvidence>();
-      for (const r of await this.store.getArmsForStack(language, framework)) {
-        const a = decayTo(r.arm, r.contextRuns, this.options.halfLifeRuns);
-        const p = pooled.get(a.hash);
-        if (!p) {
-          pooled.set(a.hash, { ...a, slot: 0 });
-          continue;
+    return (await this.armsOfContexts([raw], options))[0]!;
+  }
+
+  /**
+   * `arms` for many contexts at once (a list that spans stacks): the bans are read once, and the pooled
+   * contexts' arms in one read for all their stacks.
+   */
+  async armsOfContexts(
+    raws: ReadonlyArray<{ tenant: string | null; language: string; framework: string }>,
+    options: { evidence?: boolean } = {},
+  ): Promise<ArmReport[][]> {
+    const stackOf = (raw: { language: string; framework: string }) => ({
+      language: raw.language.trim().toLowerCase(),
+      framework: (raw.framework || 'generic').trim().toLowerCase(),
+    });
+    const pooledStacks = raws.filter((r) => r.tenant === null).map(stackOf);
+    const [banList, stackRows] = await Promise.all([
+      this.store.listBans(),
+      pooledStacks.length ? this.store.getArmsForStacks(pooledStacks) : Promise.resolve([]),
+    ]);
+    const bans = banList.map((b) => b.hash);
+    return Promise.all(
+      raws.map(async (raw) => {
+        const { language, framework } = stackOf(raw);
+        if (raw.tenant === null) {
+          const pooled = new Map<string, ArmEvidence>();
+          for (const r of stackRows) {
+            if (r.context.language !== language || r.context.framework !== framework) continue;
+            const a = decayTo(r.arm, r.contextRuns, this.options.halfLifeRuns);
+            const p = pooled.get(a.hash);
+            if (!p) {
+              pooled.set(a.hash, { ...a, slot: 0 });
+              continue;
+            }
+            p.successes += a.successes;
+            p.failures += a.failures;
+            p.feedbackPositive += a.feedbackPositive;
+            p.feedbackNegative += a.feedbackNegative;
+            p.durationWeight += a.durationWeight;
+            p.durationSum += a.durationSum;
+            p.runsTotal += a.runsTotal;
+            p.successesTotal += a.successesTotal;
+            p.lastDurationS = a.lastDurationS ?? p.lastDurationS;
+            p.stagesCount = a.stagesCount ?? p.stagesCount;
+            // pooled: broken only where it is broken everywhere it ran
+            if (a.brokenAt === null) p.brokenAt = null;
+          }
+          const entries = [...pooled.values()].map((arm) => ({ arm, contextRuns: 0 }));
+          return this.rank(entries, bans, { pooled: true });
         }
-        p.successes += a.successes;
-        p.failures += a.failures;
-        p.feedbackPositive += a.feedbackPositive;
-        p.feedbackNegative += a.feedbackNegative;
-        p.durationWeight += a.durationWeight;
-        p.durationSum += a.durationSum;
-        p.runsTotal += a.runsTotal;
-        p.successesTotal += a.successesTotal;
-        p.lastDurationS = a.lastDurationS ?? p.lastDurationS;
-        p.stagesCount = a.stagesCount ?? p.stagesCount;
-        // pooled: broken only where it is broken everywhere it ran
-        if (a.brokenAt === null) p.brokenAt = null;
-      }
-      entries = [...pooled.values()].map((arm) => ({ arm, contextRuns: 0 }));
-    } else {
-      const context = normaliseContext({ tenant: raw.tenant, language, framework });
-      const [runs, stored, history] = await Promise.all([
-        this.store.getContextRuns(context),
-        this.store.getArms(context),
-        options.evidence === false ? Promise.resolve([]) : this.store.listRuns(context),
-      ]);
-      entries = stored.map((arm) => ({ arm, contextRuns: runs }));
-      for (const r of history) if (r.attributionSummary) lastEvidence.set(r.hash, r.attributionSummary);
-    }
-    return this.rank(entries, bans, { pooled: raw.tenant === null, lastEvidence });
+        const context = normaliseContext({ tenant: raw.tenant, language, framework });
+        const [runs, stored, lastEvidence] = await Promise.all([
+          this.store.getContextRuns(context),
+          this.store.getArms(context),
+          options.evidence === false ? undefined : this.store.latestEvidence(context),
+        ]);
+        const entries = stored.map((arm) => ({ arm, contextRuns: runs }));
+        return this.rank(entries, bans, { pooled: false, lastEvidence });
+      }),
+    );
   }
 
   /**

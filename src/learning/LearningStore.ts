@@ -66,10 +66,9 @@ export interface LearningStore {
   getContextRuns(context: LearningContext): Promise<number>;
   setContextRuns(context: LearningContext, runs: number): Promise<void>;
   getArms(context: LearningContext): Promise<ArmEvidence[]>;
-  /** every tenant's arms for a stack, with each context's run counter */
-  getArmsForStack(
-    language: string,
-    framework: string,
+  /** every tenant's arms for these stacks, with each context's run counter (one read for all of them) */
+  getArmsForStacks(
+    stacks: ReadonlyArray<{ language: string; framework: string }>,
   ): Promise<{ context: LearningContext; contextRuns: number; arm: ArmEvidence }[]>;
   putArms(context: LearningContext, arms: ArmEvidence[]): Promise<void>;
   replaceArms(context: LearningContext, arms: ArmEvidence[]): Promise<void>;
@@ -77,6 +76,8 @@ export interface LearningStore {
   putRun(run: StoredRun): Promise<void>;
   deleteRun(pipelineId: number): Promise<void>;
   listRuns(context: LearningContext): Promise<StoredRun[]>;
+  /** per configuration of the context: the attribution line of its latest run that has one */
+  latestEvidence(context: LearningContext): Promise<Map<string, string>>;
   insertDecision(decision: DecisionRecord): Promise<void>;
   getDecision(id: string): Promise<DecisionRecord | null>;
   setDecisionReward(id: string, pipelineId: number | null, reward: RewardParts | null): Promise<void>;

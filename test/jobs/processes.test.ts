@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_NICE } from '../../src/cli/serve.js';
 import { listJobs } from '../../src/db/jobQueue.js';
 import { openDatabase, openPostgres } from '../../src/db/openDatabase.js';
 import { listRuns } from '../../src/db/runs.js';
@@ -243,6 +244,9 @@ describe('serve as real processes', () => {
       );
       expect(doneBy.size).toBeGreaterThanOrEqual(1);
       expect(doneBy.has(String(s.child.pid))).toBe(false);
+      // the worker processes yield the CPU to the intake process
+      for (const pid of doneBy) expect(getPriority(Number(pid))).toBe(WORKER_NICE);
+      expect(getPriority(s.child.pid!)).toBe(getPriority(process.pid));
     } finally {
       await store.close();
     }

@@ -267,5 +267,65 @@ for (const kind of storeKinds) {
       );
       expect(stats.alpha).toBe(3);
     });
+
+    it("shows each configuration's latest attribution line, read without the history", async (t) => {
+      if (!store) return t.skip();
+      const c = ctx();
+      const l = learner();
+      const attr = (summary: string, cls: 'works' | 'broken' = 'works') => ({
+        class: cls,
+        dAlpha: cls === 'works' ? 1 : 0,
+        dBeta: cls === 'works' ? 0 : 1,
+        weight: 1,
+        summary,
+        testsTotal: null,
+        testsFailed: null,
+        coverage: null,
+        decidingJob: null,
+      });
+      await l.observeRun(run({ ...c, configHash: A, attribution: attr('first A') }));
+      await l.observeRun(run({ ...c, configHash: B, status: 'failed', attribution: attr('B broke', 'broken') }));
+      await l.observeRun(run({ ...c, configHash: A, status: 'failed', attribution: attr('second A', 'broken') }));
+      await l.observeRun(run({ ...c, configHash: A, attribution: null })); // v1: no line, the last one stays
+      await l.observeRun(run({ ...c, configHash: C }));
+      const shown = Object.fromEntries((await l.arms(c)).map((a) => [a.hash, a.lastEvidence]));
+      expect(shown).toEqual({ [A]: 'second A', [B]: 'B broke', [C]: null });
+      expect(Object.fromEntries((await l.arms(c, { evidence: false })).map((a) => [a.hash, a.lastEvidence]))).toEqual({
+        [A]: null,
+        [B]: null,
+        [C]: null,
+      });
+    });
+
+    it('ranks many contexts in one call exactly as one call per context would', async (t) => {
+      if (!store) return t.skip();
+      const l1 = `lang${kind}${++n}`;
+      const l2 = `lang${kind}${++n}`;
+      const l = learner();
+      await l.observeRun(run({ tenant: 'y1', language: l1, configHash: A }));
+      await l.observeRun(run({ tenant: 'y2', language: l1, configHash: A, status: 'failed' }));
+      await l.observeRun(run({ tenant: 'y2', language: l1, configHash: B }));
+      await l.observeRun(run({ tenant: 'y1', language: l2, configHash: C, status: 'failed' }));
+      const contexts = [
+        { tenant: null, language: l1, framework: 'generic' },
+        { tenant: null, language: l2, framework: 'generic' },
+        { tenant: 'y2', language: l1, framework: 'generic' },
+        { tenant: null, language: `${l2}-none`, framework: 'generic' },
+      ];
+      const many = await l.armsOfContexts(contexts);
+      const one = await Promise.all(contexts.map((c) => l.arms(c)));
+      expect(many).toEqual(one);
+      // each stack kept apart: l1 pools A over both tenants and B; l2 has only C; an unknown stack nothing
+      expect(many[0]!.map((a) => [a.hash, a.runs])).toEqual(
+        expect.arrayContaining([
+          [A, 2],
+          [B, 1],
+        ]),
+      );
+      expect(many[0]).toHaveLength(2);
+      expect(many[1]!.map((a) => a.hash)).toEqual([C]);
+      expect(many[2]!.map((a) => a.hash).sort()).toEqual([A, B].sort());
+      expect(many[3]).toEqual([]);
+    });
   });
 }

@@ -111,10 +111,30 @@ export interface LearningBansTable {
   at: Timestamp;
 }
 
+/** Per context, configuration and UTC day; kept by a trigger on learning_runs (migration 0009). */
+export interface LearningDailyTable {
+  tenant: string;
+  language: string;
+  framework: string;
+  config_hash: string;
+  day: Timestamp;
+  runs: number;
+  successes: number;
+  duration_sum: number;
+  duration_n: number;
+  works: number;
+  broken: number;
+  no_evidence: number;
+  weak: number;
+  partial: number;
+  flaky: number;
+}
+
 export interface LearningTables {
   learning_contexts: LearningContextsTable;
   learning_arms: LearningArmsTable;
   learning_runs: LearningRunsTable;
+  learning_daily: LearningDailyTable;
   learning_job_failures: LearningJobFailuresTable;
   learning_decisions: LearningDecisionsTable;
   learning_feedback: LearningFeedbackTable;
