@@ -11,7 +11,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LEARNER_DIST ?? join(here, '..', 'dist');
 const load = (m) => import(pathToFileURL(join(dist, 'learning', m)).href);
-const { POLICIES } = await load('policies.js');
+const { POLICIES, THOMPSON_VARIANTS } = await load('policies.js');
+// BENCH_THOMPSON_VARIANTS=1 also measures the Thompson sampling variants (uniform subsets, issue 11's pinned design)
+const variants = process.env.BENCH_THOMPSON_VARIANTS === '1' ? THOMPSON_VARIANTS : undefined;
+const latencyPolicies = { thompson: POLICIES.thompson, ...(variants ?? {}) };
 const { createRng } = await load('Rng.js');
 const { addRun, emptyArm } = await load('posterior.js');
 const { DEFAULT_LEARNER_OPTIONS } = await load('LearnerOptions.js');
@@ -53,24 +56,26 @@ function percentile(xs, q) {
 
 const { subsetSize } = await load('policies.js');
 console.log('choice with full propensity vector (Thompson, numerical integration; exact subsampled propensities)');
-console.log('arms   posteriors   context runs   subset   median ms   p95 ms');
-for (const k of [10, 100, 1000]) {
-  for (const shape of ['cold', 'young', 'mature']) {
-    for (const runs of [100, 10_000]) {
-      const rng = createRng(k);
-      const set = arms(k, shape, rng);
-      const times = [];
-      for (let i = 0; i < 5; i++) POLICIES.thompson.choose(set, runs, rng);
-      const reps = k >= 1000 ? 40 : 200;
-      for (let i = 0; i < reps; i++) {
-        const t = process.hrtime.bigint();
-        POLICIES.thompson.choose(set, runs, rng);
-        times.push(Number(process.hrtime.bigint() - t) / 1e6);
+for (const [policyName, policy] of Object.entries(latencyPolicies)) {
+  console.log(`${policyName}: arms   posteriors   context runs   subset   median ms   p95 ms`);
+  for (const k of [10, 100, 1000]) {
+    for (const shape of ['cold', 'young', 'mature']) {
+      for (const runs of [100, 10_000]) {
+        const rng = createRng(k);
+        const set = arms(k, shape, rng);
+        const times = [];
+        for (let i = 0; i < 5; i++) policy.choose(set, runs, rng);
+        const reps = k >= 1000 ? 40 : 200;
+        for (let i = 0; i < reps; i++) {
+          const t = process.hrtime.bigint();
+          policy.choose(set, runs, rng);
+          times.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+        const m = k < 12 ? k : subsetSize(k, runs);
+        console.log(
+          `${String(k).padStart(4)}   ${shape.padEnd(10)}   ${String(runs).padStart(12)}   ${String(m).padStart(6)}   ${percentile(times, 0.5).toFixed(2).padStart(9)}   ${percentile(times, 0.95).toFixed(2).padStart(6)}`,
+        );
       }
-      const m = k < 12 ? k : subsetSize(k, runs);
-      console.log(
-        `${String(k).padStart(4)}   ${shape.padEnd(10)}   ${String(runs).padStart(12)}   ${String(m).padStart(6)}   ${percentile(times, 0.5).toFixed(2).padStart(9)}   ${percentile(times, 0.95).toFixed(2).padStart(6)}`,
-      );
     }
   }
 }
@@ -97,12 +102,14 @@ const reps = process.env.BENCH_REPETITIONS ? Number(process.env.BENCH_REPETITION
 let sumThompson = 0;
 let sumGreedy = 0;
 const perScenario = [];
+const variantSums = Object.fromEntries(Object.keys(variants ?? {}).map((n) => [n, 0]));
+const variantWorst = Object.fromEntries(Object.keys(variants ?? {}).map((n) => [n, []]));
 for (const f of readdirSync(scenarios)
   .filter((x) => x.endsWith('.json'))
   .sort()) {
   const s = { ...parseScenario(JSON.parse(readFileSync(join(scenarios, f), 'utf8'))), repetitions: reps };
   const options = { ...DEFAULT_LEARNER_OPTIONS, halfLifeRuns: halfLife };
-  const r = simulate(s, options, 'v2');
+  const r = simulate(s, options, 'v2', variants);
   const p = r.policies;
   sumThompson += p.thompson.regret;
   sumGreedy += p.greedy.regret;
@@ -114,6 +121,14 @@ for (const f of readdirSync(scenarios)
   for (const [name, v] of Object.entries(p)) {
     console.log(
       `  ${name.padEnd(14)} regret ${v.regret.toFixed(1).padStart(7)}  success ${(100 * v.success_rate).toFixed(1)}%  recovery runs ${v.recovery_runs.toFixed(1)}`,
+    );
+  }
+  for (const [name, v] of Object.entries(r.variants ?? {})) {
+    variantSums[name] += v.regret;
+    const ratio = v.regret / Math.max(bestOther, 1e-9);
+    if (ratio > 1.1) variantWorst[name].push(`${f} (${ratio.toFixed(2)})`);
+    console.log(
+      `  ${name.padEnd(22)} regret ${v.regret.toFixed(1).padStart(7)}  success ${(100 * v.success_rate).toFixed(1)}%  /greedy ${(v.regret / p.greedy.regret).toFixed(2)}  /best other ${ratio.toFixed(2)}`,
     );
   }
   console.log(
@@ -137,3 +152,8 @@ console.log(
       .join(', ') || 'none'
   }`,
 );
+for (const [name, sum] of Object.entries(variantSums)) {
+  console.log(
+    `variant ${name}: summed ${sum.toFixed(1)}, ratio to greedy ${(sum / sumGreedy).toFixed(2)} (aim ≤ 0.5); scenarios > 1.1× the best other: ${variantWorst[name].join(', ') || 'none'}`,
+  );
+}

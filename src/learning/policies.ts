@@ -2,7 +2,7 @@ import type { ArmStats } from './ArmStats.js';
 import { betaQuantile, incompleteBeta } from './betaMath.js';
 import type { Rng } from './Rng.js';
 import { durationCost, expectedReward, stagesBonus } from './reward.js';
-import { leaderIndex, thompsonPropensities } from './thompsonPropensities.js';
+import { leaderIndex, thompsonPropensities, uniformSubsetThompsonPropensities } from './thompsonPropensities.js';
 
 export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1';
 export const POLICY_NAMES: readonly PolicyName[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'];
@@ -128,15 +128,39 @@ export const SATISFICE_EPSILON_MANY = 0.07;
  * proportion to their exact Thompson propensities among themselves (subsampled when `contextRuns` is given
  * and enough arms are kept); each pruned arm gets the floor.
  */
-export function prunedThompsonProbabilities(arms: readonly ArmStats[], contextRuns?: number): number[] {
+export function prunedThompsonProbabilities(
+  arms: readonly ArmStats[],
+  contextRuns?: number,
+  subset: SubsetRule = LEADER_SUBSET,
+): number[] {
   const k = arms.length;
   if (k <= 1) return thompsonPropensities(arms);
   const { kept, pruned } = intervalPrune(arms);
   if (kept.length === 0) return thompsonPropensities(arms);
   const keptArms = kept.map((i) => arms[i]);
-  const plan = contextRuns === undefined ? null : subsetPlan(keptArms, contextRuns);
-  const satisfice = keptArms.length >= SUBSAMPLE_MIN_ARMS ? SATISFICE_EPSILON_MANY : SATISFICE_EPSILON;
-  const inner = thompsonPropensities(keptArms, 512, plan?.inclusion, satisfice);
+  let inner: number[];
+  if (subset.kind === 'uniform') {
+    const size =
+      contextRuns === undefined
+        ? keptArms.length
+        : Math.min(
+            keptArms.length,
+            Math.max(subset.base, Math.ceil(subset.growth * Math.sqrt(Math.max(0, contextRuns) + 1))),
+          );
+    inner =
+      keptArms.length >= SUBSAMPLE_MIN_ARMS && size < keptArms.length
+        ? uniformSubsetThompsonPropensities(keptArms, size, subset.satisfice)
+        : thompsonPropensities(
+            keptArms,
+            512,
+            undefined,
+            keptArms.length >= SUBSAMPLE_MIN_ARMS ? SATISFICE_EPSILON_MANY : SATISFICE_EPSILON,
+          );
+  } else {
+    const plan = contextRuns === undefined ? null : subsetPlan(keptArms, contextRuns);
+    const satisfice = keptArms.length >= SUBSAMPLE_MIN_ARMS ? SATISFICE_EPSILON_MANY : SATISFICE_EPSILON;
+    inner = thompsonPropensities(keptArms, 512, plan?.inclusion, satisfice);
+  }
   const out = new Array<number>(k).fill(0);
   const floor = pruned.length === 0 ? 0 : Math.min(PRUNE_FLOOR, PRUNE_FLOOR_TOTAL / pruned.length);
   const rest = 1 - floor * pruned.length;
@@ -217,6 +241,51 @@ export function thompsonSubset(
 export function subsampledThompsonProbabilities(arms: readonly ArmStats[], contextRuns: number): number[] {
   return prunedThompsonProbabilities(arms, contextRuns);
 }
+
+/**
+ * How subsampled Thompson sampling draws its subset. `leader` (the default, version 4): the leader always
+ * in, every other kept arm independently with q = (m − 1)/(k − 1). `uniform` (issue 11's pinned design,
+ * selectable in simulation): m kept arms uniformly at random, the leader not forced; Thompson sampling
+ * within the subset with satisficing at `satisfice` against the subset's own leader (0 = none), subset size
+ * m = min(k, max(base, ⌈growth·√(runs + 1)⌉)) (version 4's schedule: base 2, growth 1). Below
+ * SUBSAMPLE_MIN_ARMS kept arms both are plain Thompson sampling with the usual satisficing.
+ */
+export type SubsetRule = { kind: 'leader' } | { kind: 'uniform'; satisfice: number; base: number; growth: number };
+export const LEADER_SUBSET: SubsetRule = { kind: 'leader' };
+
+/** Thompson sampling with the given subset rule (for simulation; `version` names the rule). */
+export function thompsonVariant(subset: SubsetRule): Policy {
+  return {
+    name: 'thompson',
+    version:
+      subset.kind === 'leader' ? 'leader' : `uniform-eps${subset.satisfice}-base${subset.base}-growth${subset.growth}`,
+    probabilities: (arms, contextRuns) => prunedThompsonProbabilities(arms, contextRuns, subset),
+    choose(arms, contextRuns, rng) {
+      const probabilities = this.probabilities(arms, contextRuns);
+      const index = sampleIndex(probabilities, rng);
+      return { index, probabilities, kind: exploitIndices(arms).has(index) ? 'exploit' : 'explore' };
+    },
+  };
+}
+
+/**
+ * Thompson sampling variants compared in simulation (bench:learner with BENCH_THOMPSON_VARIANTS=1, or
+ * `simulate(…, { variants })`); never the learner's policy and never logged.
+ */
+export const THOMPSON_VARIANTS: Record<string, Policy> = {
+  thompson_uniform: thompsonVariant({
+    kind: 'uniform',
+    satisfice: SATISFICE_EPSILON_MANY,
+    base: SUBSAMPLE_BASE,
+    growth: SUBSAMPLE_GROWTH,
+  }),
+  thompson_uniform_plain: thompsonVariant({
+    kind: 'uniform',
+    satisfice: 0,
+    base: SUBSAMPLE_BASE,
+    growth: SUBSAMPLE_GROWTH,
+  }),
+};
 
 export const thompson: Policy = {
   name: 'thompson',

@@ -3,7 +3,7 @@ import { type ArmStats, armStats } from './ArmStats.js';
 import { ATTRIBUTION_CLASSES, type AttributionClass, creditOf } from './attribution.js';
 import { isBrokenOut } from './eligibility.js';
 import { DEFAULT_LEARNER_OPTIONS, type LearnerOptions } from './LearnerOptions.js';
-import { POLICIES, POLICY_NAMES, type PolicyName } from './policies.js';
+import { POLICIES, POLICY_NAMES, type Policy, type PolicyName } from './policies.js';
 import { type ArmEvidence, addRun, emptyArm } from './posterior.js';
 import { createRng, type Rng } from './Rng.js';
 import { durationCost, expectedReward, stagesBonus } from './reward.js';
@@ -68,6 +68,8 @@ export interface SimulationResult {
   /** v2: the learner sees the failure attribution; v1: only green or red */
   reward: RewardMode;
   policies: Record<PolicyName, PolicyFigures>;
+  /** figures of the Thompson sampling variants asked for (same seeds and random streams as `thompson`) */
+  variants?: Record<string, PolicyFigures>;
   oracle_success_rate: number;
   /** share of each attribution class among Thompson sampling's runs */
   outcomes: Record<AttributionClass, number>;
@@ -141,8 +143,9 @@ function runOnce(
   options: LearnerOptions,
   mode: RewardMode,
   onDecision?: (d: SimulatedDecision) => void,
+  variant?: Policy,
 ): PolicyFigures & { oracle: number; outcomes: Record<AttributionClass, number> } {
-  const policy = POLICIES[policyName];
+  const policy = variant ?? POLICIES[policyName];
   const envRng = createRng(seed);
   const rng = createRng((seed ^ (0x5bd1e995 * (POLICY_NAMES.indexOf(policyName) + 1))) >>> 0);
   const weights = scenario.contexts.map((c) => c.weight);
@@ -263,6 +266,7 @@ export function simulate(
   scenario: Scenario,
   options: LearnerOptions = DEFAULT_LEARNER_OPTIONS,
   mode: RewardMode = 'v2',
+  variants?: Record<string, Policy>,
 ): SimulationResult {
   const policies = {} as Record<PolicyName, PolicyFigures>;
   let oracle = 0;
@@ -289,14 +293,51 @@ export function simulate(
       runs_to_best: round(sum.runs_to_best / n),
     };
   }
+  let variantFigures: Record<string, PolicyFigures> | undefined;
+  if (variants) {
+    variantFigures = {};
+    for (const [name, policy] of Object.entries(variants)) {
+      variantFigures[name] = simulatePolicy(scenario, policy, options, mode);
+    }
+  }
   for (const k of Object.keys(outcomes) as AttributionClass[]) outcomes[k] = round(outcomes[k]);
   return {
     rounds: scenario.rounds,
     repetitions: n,
     reward: mode,
     policies,
+    ...(variantFigures ? { variants: variantFigures } : {}),
     oracle_success_rate: round(oracle / n),
     outcomes,
+  };
+}
+
+/**
+ * One policy's figures on the scenario (means over its repetitions), with the seeds, context sequence and
+ * random stream `simulate` gives the policy of the same name: a Thompson sampling variant sees exactly
+ * what `thompson` sees, so differences come from the policy alone.
+ */
+export function simulatePolicy(
+  scenario: Scenario,
+  policy: Policy,
+  options: LearnerOptions = DEFAULT_LEARNER_OPTIONS,
+  mode: RewardMode = 'v2',
+): PolicyFigures {
+  const n = scenario.repetitions;
+  const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
+  for (let rep = 0; rep < n; rep++) {
+    const seed = (scenario.seed + rep * 7919) >>> 0;
+    const r = runOnce(scenario, policy.name, seed, options, mode, undefined, policy);
+    sum.regret += r.regret;
+    sum.success_rate += r.success_rate;
+    sum.recovery_runs += r.recovery_runs;
+    sum.runs_to_best += r.runs_to_best;
+  }
+  return {
+    regret: round(sum.regret / n),
+    success_rate: round(sum.success_rate / n),
+    recovery_runs: round(sum.recovery_runs / n),
+    runs_to_best: round(sum.runs_to_best / n),
   };
 }
 

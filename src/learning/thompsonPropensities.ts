@@ -245,3 +245,149 @@ export function leaderIndex(arms: readonly ArmStats[]): number {
   }
   return leader;
 }
+
+/** Lower tail left out of the uniform-subset grid: each arm's mass below the grid's start is at most this. */
+export const UNIFORM_GRID_TAIL = 1e-9;
+
+/**
+ * The exact choice distribution of Thompson sampling on a subset of `size` arms drawn uniformly at random
+ * among all `arms` (every subset of that size equally likely; the leader is not forced in), with
+ * satisficing relative to the subset's own leader (its member with the highest posterior mean reward, first
+ * on ties): the leader is kept unless a challenger's draw beats the leader's by more than `satisfice`
+ * (0 = plain Thompson sampling within the subset).
+ *
+ * Order the arms by posterior mean reward, positions 0 … k−1. With F_j the distribution function of arm j's
+ * reward draw and e_r the elementary symmetric polynomial of degree r,
+ *
+ *   P(arm at p chosen as a challenger) = 1/C(k, m) · ∫ f_p(s) · Σ_{l<p} F_l(s − ε) · e_{m−2}(F_{l+1..k−1 without p}(s)) ds
+ *   P(arm at p chosen as the leader)   = 1/C(k, m) · ∫ e_{m−1}(F_{p+1..k−1}(s)) dF_p(s − ε)
+ *
+ * (the subset is {leader l, challenger p, m − 2 others all ranked below l}, each subset having probability
+ * 1/C(k, m)). The sum over leaders is the coefficient of x^{m−2} in A_p(x)·S_{p+1}(x), where
+ * S_{p}(x) = ∏_{j≥p}(1 + x F_j) and A_{p+1} = A_p·(1 + x F_p) + F_p(s − ε), so one forward and one backward
+ * pass per grid point, O(k·m) each, give every arm. Both are kept as averages (each coefficient divided by
+ * its number of terms), so every update is a convex combination of numbers in [0, 1]: no subtraction, no
+ * overflow. The grid spans every arm's support (from the lowest 1e-9 quantile), not only the leader's,
+ * because the leader may be absent. Cost O(k·m·grid); no random draws. The result is normalised to sum to 1.
+ */
+export function uniformSubsetThompsonPropensities(
+  arms: readonly ArmStats[],
+  size: number,
+  satisfice = 0,
+  gridPoints = 512,
+): number[] {
+  const k = arms.length;
+  const out = new Array<number>(k).fill(0);
+  if (k === 0) return out;
+  if (k === 1) {
+    out[0] = 1;
+    return out;
+  }
+  const m = Math.max(1, Math.min(k, Math.round(size)));
+  if (m === 1) return out.fill(1 / k);
+  const mult = arms.map((a) => 1 + stagesBonus(a.stagesCount));
+  const cost = arms.map((a) => durationCost(a.durationS));
+  const mean = arms.map((a, j) => (a.alpha / (a.alpha + a.beta)) * mult[j] - cost[j]);
+  // position → arm index, highest mean first, first index on ties (leaderIndex's rule)
+  const order = arms.map((_, j) => j).sort((x, y) => (mean[y] > mean[x] ? 1 : mean[y] < mean[x] ? -1 : x - y));
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let sdMin = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < k; j++) {
+    const { alpha: a, beta: b } = arms[j];
+    lo = Math.min(lo, betaQuantile(UNIFORM_GRID_TAIL, a, b) * mult[j] - cost[j]);
+    hi = Math.max(hi, mult[j] - cost[j]);
+    sdMin = Math.min(sdMin, mult[j] * Math.sqrt((a * b) / ((a + b) ** 2 * (a + b + 1))));
+  }
+  const eps = Math.max(0, satisfice);
+  hi += eps; // so that the shifted distribution functions F(s − ε) reach 1 on the grid
+  const g = Math.max(64, Math.min(gridPoints, Math.ceil((POINTS_PER_SD * (hi - lo)) / sdMin) + 1));
+  const step = (hi - lo) / (g - 1);
+  // cdf[p*g + t] = F_{order[p]}(lo + t·step); shifted[p*g + t] = F_{order[p]}(lo + t·step − ε)
+  const cdf = new Float64Array(k * g);
+  const shifted = eps > 0 ? new Float64Array(k * g) : cdf;
+  for (let p = 0; p < k; p++) {
+    const j = order[p];
+    cdfOnGrid(arms[j].alpha, arms[j].beta, mult[j], cost[j], lo, step, g, cdf, p * g);
+    if (eps > 0) cdfOnGrid(arms[j].alpha, arms[j].beta, mult[j], cost[j], lo - eps, step, g, shifted, p * g);
+  }
+  // Weights that turn the averages back into counts over C(k, m) subsets, in log space.
+  const logFact = new Float64Array(k + 1);
+  for (let n = 2; n <= k; n++) logFact[n] = logFact[n - 1] + Math.log(n);
+  const logC = (n: number, r: number) =>
+    r < 0 || r > n ? Number.NEGATIVE_INFINITY : logFact[n] - logFact[r] - logFact[n - r];
+  const logAll = logC(k, m);
+  const deg = m - 1; // suffix degrees 0 … m − 1
+  // wCh[p*(m−1) + r] = C(p, r + 1)·C(k − 1 − p, m − 2 − r)/C(k, m); wLd[p] = C(k − 1 − p, m − 1)/C(k, m)
+  // Terms whose weight is below NEGLIGIBLE_WEIGHT are skipped (each average is at most 1, so the error of a
+  // probability is below m·1e-17): the weights are hypergeometric, concentrated around r ≈ p·(m − 1)/(k − 1).
+  const NEGLIGIBLE_WEIGHT = 1e-17;
+  const wCh = new Float64Array(k * deg);
+  const wLd = new Float64Array(k);
+  const rFrom = new Int32Array(k);
+  const rTo = new Int32Array(k); // exclusive
+  for (let p = 0; p < k; p++) {
+    wLd[p] = Math.exp(logC(k - 1 - p, m - 1) - logAll);
+    let from = deg;
+    let to = 0;
+    for (let r = 0; r < deg; r++) {
+      const w = Math.exp(logC(p, r + 1) + logC(k - 1 - p, m - 2 - r) - logAll);
+      wCh[p * deg + r] = w;
+      if (w >= NEGLIGIBLE_WEIGHT) {
+        from = Math.min(from, r);
+        to = r + 1;
+      }
+    }
+    rFrom[p] = from;
+    rTo[p] = to;
+  }
+  // suf[(p)*(m) + r] = e_r(F at positions p … k−1)/C(k − p, r), for p = 0 … k (p = k: the empty set)
+  const width = m;
+  const suf = new Float64Array((k + 1) * width);
+  const a = new Float64Array(deg); // Â_p[r] = A_p[r]/C(p, r + 1), r = 0 … m − 2
+  const prevCh = new Float64Array(k);
+  const prevLd = new Float64Array(k);
+  const acc = new Float64Array(k);
+  for (let t = 0; t < g; t++) {
+    suf.fill(0, k * width, (k + 1) * width);
+    suf[k * width] = 1;
+    for (let p = k - 1; p >= 0; p--) {
+      const n = k - p;
+      const inv = 1 / n;
+      const fInv = cdf[p * g + t] * inv;
+      const cur = p * width;
+      const nxt = cur + width;
+      suf[cur] = 1;
+      const top = Math.min(deg, n);
+      for (let r = 1; r <= top; r++) suf[cur + r] = (n - r) * inv * suf[nxt + r] + r * fInv * suf[nxt + r - 1];
+      for (let r = top + 1; r <= deg; r++) suf[cur + r] = 0;
+    }
+    a.fill(0);
+    for (let p = 0; p < k; p++) {
+      const nxt = (p + 1) * width;
+      let ch = 0;
+      const wBase = p * deg;
+      const to = Math.min(rTo[p], p);
+      for (let r = rFrom[p]; r < to; r++) ch += a[r] * suf[nxt + deg - 1 - r] * wCh[wBase + r];
+      const ld = suf[nxt + deg] * wLd[p];
+      if (t > 0) {
+        const base = p * g + t;
+        acc[p] +=
+          (cdf[base] - cdf[base - 1]) * 0.5 * (ch + prevCh[p]) +
+          (shifted[base] - shifted[base - 1]) * 0.5 * (ld + prevLd[p]);
+      }
+      prevCh[p] = ch;
+      prevLd[p] = ld;
+      // A_{p+1} from A_p: this arm joins the chain (as a possible leader, and as a member below later leaders)
+      const inv = 1 / (p + 1);
+      const fInv = cdf[p * g + t] * inv;
+      for (let r = Math.min(deg - 1, p); r >= 1; r--) a[r] = (p - r) * inv * a[r] + (r + 1) * fInv * a[r - 1];
+      if (deg > 0) a[0] = (p * a[0] + shifted[p * g + t]) * inv;
+    }
+  }
+  let total = 0;
+  for (let p = 0; p < k; p++) total += acc[p];
+  if (!(total > 0)) return out.fill(1 / k);
+  for (let p = 0; p < k; p++) out[order[p]] = acc[p] / total;
+  return out;
+}
