@@ -63,8 +63,8 @@ async function deliver(url: string, gl: FakeGitLab, pipelineId: number): Promise
       headers: { ...d.headers, 'x-gitlab-token': SECRET },
       body: JSON.stringify(d.body),
     });
-    const body = (await res.json().catch(() => ({}))) as { status?: string };
-    return { code: res.status, status: body.status ?? '' };
+    const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string };
+    return { code: res.status, status: body.status ?? body.error ?? '' };
   } catch {
     return { code: 0, status: '' };
   }
@@ -177,7 +177,11 @@ describe('PostgreSQL outages under a running serve process', () => {
     pg = null;
     const during = [];
     for (const id of ids.slice(1)) during.push(await deliver(a.url, gl, id));
-    expect(during.map((r) => r.status)).toEqual(during.map(() => 'spooled'));
+    // on failure, the answers and the process's own log say why
+    expect(
+      during.map((r) => `${r.code} ${r.status}`),
+      `exit ${a.child.exitCode}; log:\n${a.output().slice(-4000)}`,
+    ).toEqual(during.map(() => '202 spooled'));
     // the same deliveries again (GitLab's "resend"): deduplicated when replayed
     for (const id of ids.slice(1, 3)) expect((await deliver(a.url, gl, id)).code).toBe(202);
     a.child.kill('SIGTERM');
