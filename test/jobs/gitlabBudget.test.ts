@@ -307,8 +307,9 @@ describe.each(storeKinds)('GitLab call budget on %s', (kind) => {
     // the other client (another worker) now waits about three seconds before its call goes out
     expect(await other.fileRaw(p.id, 'go.mod', 'main')).toContain('module example.com/app');
     expect(waits).toHaveLength(1);
+    // until GitLab's time is up, plus one token's refill (1 ms at 60,000/min) when both calls fall in one ms
     expect(waits[0]).toBeGreaterThan(2500);
-    expect(waits[0]).toBeLessThanOrEqual(3000);
+    expect(waits[0]).toBeLessThanOrEqual(3001);
 
     // RateLimit-Reset (epoch seconds) when Retry-After is absent
     waits.length = 0;
@@ -324,7 +325,7 @@ describe.each(storeKinds)('GitLab call budget on %s', (kind) => {
     await client.tree(p.id, 'main');
     expect(waits).toHaveLength(1);
     expect(waits[0]).toBeGreaterThan(3500);
-    expect(waits[0]).toBeLessThanOrEqual(6000);
+    expect(waits[0]).toBeLessThanOrEqual(6001);
 
     // beyond the maximum wait no request goes out: the job is retried later, after GitLab's time
     await store!.db.deleteFrom('gitlab_call_budget').execute();
