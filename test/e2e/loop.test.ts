@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Config, loadConfig } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { createLearningStore } from '../../src/db/learningStore.js';
 import type { Store } from '../../src/db/openDatabase.js';
 import { createGitLab } from '../../src/gitlab/GitbeakerGitLab.js';
@@ -21,29 +21,15 @@ import { type Service, startOnStore } from '../../src/main.js';
 import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
 import { type FakeGitLab, type FakeProject, type FakeUser, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { type Delivery, noteHook, pipelineHook } from '../fakes/gitlabHooks.js';
+import { NODE_EXPRESS_FILES } from '../fakes/repositories.js';
 import { openTestStore, storeKinds } from '../support/db.js';
+import { serviceConfig } from '../support/serviceConfig.js';
 
 const WEBHOOK_SECRET = 'e2e-webhook-secret-value';
 const API_TOKEN = 'e2e-api-token-value';
 const SETTLE_TIMEOUT_MS = 45_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-
-const NODE_EXPRESS_FILES = {
-  'package.json': `${JSON.stringify(
-    {
-      name: 'shop-api',
-      version: '1.0.0',
-      private: true,
-      scripts: { start: 'node src/index.js', test: 'node --test' },
-      dependencies: { express: '^4.19.2' },
-    },
-    null,
-    2,
-  )}\n`,
-  'package-lock.json': `${JSON.stringify({ name: 'shop-api', version: '1.0.0', lockfileVersion: 3, requires: true, packages: {} }, null, 2)}\n`,
-  'src/index.js': "const express = require('express');\nconst app = express();\napp.listen(3000);\n",
-};
 
 const GO_PREVIOUS_CI = 'build:\n  image: golang:1.22\n  script:\n    - go build ./...\n';
 const GO_FILES = {
@@ -56,24 +42,13 @@ const GO_FILES = {
 };
 
 function e2eConfig(fake: FakeGitLab, dataDir: string): Config {
-  return loadConfig({
-    GITLAB_URL: fake.url,
-    GITLAB_TOKEN: fake.token,
-    GITLAB_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    API_TOKEN,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    RECONCILE_INTERVAL_S: '0',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    // quick turnaround only; nothing below asserts on time
-    PIPELINE_LEARNER_JOB_POLL_MS: '50',
-    PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS: '200',
-    PIPELINE_LEARNER_JOB_BACKOFF_MAX_MS: '2000',
+  return serviceConfig(
+    fake,
+    { webhookSecret: WEBHOOK_SECRET, apiToken: API_TOKEN, dataDir },
     // one success is enough proof here (the default gate of 3 runs is covered in test/learning), so the
     // learned configuration is offered on its own merit, not only as the fallback when every arm is gated
-    PIPELINE_LEARNER_GATE_MIN_RUNS: '1',
-  });
+    { PIPELINE_LEARNER_GATE_MIN_RUNS: '1' },
+  );
 }
 
 interface Setup {

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/openDatabase.js';
 import { createGitLab } from '../../src/gitlab/GitbeakerGitLab.js';
 import { createLogger } from '../../src/log.js';
@@ -26,29 +25,15 @@ import {
 } from '../fakes/fakeGitLab.js';
 import { type FakeOllama, startFakeOllama } from '../fakes/fakeOllama.js';
 import { type Delivery, noteHook, pipelineHook } from '../fakes/gitlabHooks.js';
+import { NODE_EXPRESS_FILES } from '../fakes/repositories.js';
 import { openTestStore } from '../support/db.js';
+import { serviceConfig } from '../support/serviceConfig.js';
 
 const WEBHOOK_SECRET = 'outcome-e2e-webhook-secret';
 const API_TOKEN = 'outcome-e2e-api-token-value';
 const SETTLE_TIMEOUT_MS = 45_000;
 const NPM_SECRET = 'npm_s3cr3tVALUEthatMustNeverLeave0042';
 const GLPAT = 'glpat-AbCdEf1234567890xyzQ';
-
-const NODE_FILES = {
-  'package.json': `${JSON.stringify(
-    {
-      name: 'shop-api',
-      version: '1.0.0',
-      private: true,
-      scripts: { start: 'node src/index.js', test: 'node --test' },
-      dependencies: { express: '^4.19.2' },
-    },
-    null,
-    2,
-  )}\n`,
-  'package-lock.json': `${JSON.stringify({ name: 'shop-api', version: '1.0.0', lockfileVersion: 3, requires: true, packages: {} }, null, 2)}\n`,
-  'src/index.js': "const express = require('express');\nconst app = express();\napp.listen(3000);\n",
-};
 
 /** An install that failed: the error, a mention and backticks (data), secrets printed by the script. */
 const traceOf = (gitlabToken: string) =>
@@ -92,23 +77,12 @@ describe('the proposal outcome reply through the service, LLM configured', () =>
     store = (await openTestStore('postgres')) ?? (await openTestStore('pglite'));
     if (!store) return;
     dataDir = mkdtempSync(join(tmpdir(), 'pl-outcome-e2e-'));
-    const config = loadConfig({
-      GITLAB_URL: fake.url,
-      GITLAB_TOKEN: fake.token,
-      GITLAB_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      API_TOKEN,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      RECONCILE_INTERVAL_S: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'silent',
-      PIPELINE_LEARNER_JOB_POLL_MS: '50',
-      PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS: '200',
-      PIPELINE_LEARNER_JOB_BACKOFF_MAX_MS: '2000',
-      OLLAMA_HOST: ollama.url,
-      PIPELINE_LEARNER_OLLAMA_TIMEOUT_MS: '1500',
-      PIPELINE_LEARNER_LLM_REPAIR_ROUNDS: '1',
-    });
+    const config = serviceConfig(
+      fake,
+      { webhookSecret: WEBHOOK_SECRET, apiToken: API_TOKEN, dataDir },
+      { OLLAMA_HOST: ollama.url, PIPELINE_LEARNER_OLLAMA_TIMEOUT_MS: '1500', PIPELINE_LEARNER_LLM_REPAIR_ROUNDS: '1' },
+    );
+
     service = await startOnStore(config, store, {
       log: createLogger({ level: 'silent' }),
       gitlab: createGitLab({ url: fake.url, token: fake.token, timeoutMs: 5_000 }),
@@ -148,7 +122,7 @@ describe('the proposal outcome reply through the service, LLM configured', () =>
 
   /** A project with an MR; proposal 1 generated and approved. */
   async function approved(): Promise<Setup> {
-    const project = fake.addProject({ path: `t${randomUUID().slice(0, 8)}/app`, files: NODE_FILES });
+    const project = fake.addProject({ path: `t${randomUUID().slice(0, 8)}/app`, files: NODE_EXPRESS_FILES });
     const dev = fake.addUser({ username: `dev-${randomUUID().slice(0, 6)}`, name: 'Dee Veloper' });
     project.addMember(dev.id, 30);
     const branch = 'feature/x';

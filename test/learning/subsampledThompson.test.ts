@@ -13,18 +13,7 @@ import {
 import { createRng } from '../../src/learning/Rng.js';
 import { durationCost, stagesBonus } from '../../src/learning/reward.js';
 import { leaderIndex, thompsonPropensities } from '../../src/learning/thompsonPropensities.js';
-
-const arm = (i: number, a: number, b: number, durationS: number | null = null): ArmStats => ({
-  hash: i.toString(16).padStart(64, '0'),
-  source: 'template',
-  alpha: a,
-  beta: b,
-  successes: a - 2,
-  failures: b - 1,
-  pulls: Math.max(0, Math.round(a + b - 3)),
-  durationS,
-  stagesCount: null,
-});
+import { arm } from './armFixtures.js';
 
 /** Young posteriors (≤ 3 runs each), so interval pruning keeps every arm. */
 function manyArms(k: number, seed: number): ArmStats[] {

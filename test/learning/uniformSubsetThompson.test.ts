@@ -7,18 +7,7 @@ import { createRng, type Rng } from '../../src/learning/Rng.js';
 import { durationCost, stagesBonus } from '../../src/learning/reward.js';
 import { parseScenario, simulate, simulatePolicy } from '../../src/learning/simulate.js';
 import { thompsonPropensities, uniformSubsetThompsonPropensities } from '../../src/learning/thompsonPropensities.js';
-
-const arm = (i: number, a: number, b: number, durationS: number | null = null): ArmStats => ({
-  hash: i.toString(16).padStart(64, '0'),
-  source: 'template',
-  alpha: a,
-  beta: b,
-  successes: a - 2,
-  failures: b - 1,
-  pulls: Math.max(0, Math.round(a + b - 3)),
-  durationS,
-  stagesCount: null,
-});
+import { arm } from './armFixtures.js';
 
 /** A mix of young and proven posteriors, with ties in posterior mean (identical arms). */
 function mixedArms(k: number, seed: number): ArmStats[] {
