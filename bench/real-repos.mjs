@@ -10,7 +10,7 @@
 // Results and logs go to --out (default <dir>/../real-repos-out); the maintainers' results are cached there per
 // commit, since they do not depend on the generator.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -151,12 +151,25 @@ const HOST_PATH = (process.env.PATH ?? '')
   .filter((d) => !/\/\.(pyenv|rbenv|nodenv)\//.test(`${d}/`))
   .join(':');
 
-/** A per-repository virtualenv first on PATH: `pip install` in a shell-executor job stays out of the host Python. */
+/**
+ * A per-repository virtualenv first on PATH: `pip install` in a shell-executor job stays out of the host Python.
+ * With an image's Python, its interpreter is also on PATH as a system one (`pythonX.Y` only, nothing else from
+ * that installation), as the image has it in /usr/local/bin: tools that create their own environments (tox-uv,
+ * `uv venv --python-preference system`) refuse a virtualenv's interpreter.
+ */
 function venvEnv(name, python = null) {
   const venv = join(outDir, 'venvs', python ? `${name}-py${python.version}` : name);
   if (!existsSync(join(venv, 'bin', 'python')))
     spawnSync(python?.path ?? (HOST_PYTHON || 'python3'), ['-m', 'venv', venv], { stdio: 'ignore' });
-  return { PATH: `${join(venv, 'bin')}:${SHIMS}:${HOST_PATH}`, VIRTUAL_ENV: venv };
+  const dirs = [join(venv, 'bin')];
+  if (python) {
+    const system = join(outDir, 'venvs', `system-py${python.version}`);
+    const link = join(system, `python${python.version}`);
+    mkdirSync(system, { recursive: true });
+    if (!existsSync(link)) symlinkSync(python.path, link);
+    dirs.push(system);
+  }
+  return { PATH: `${[...dirs, SHIMS].join(':')}:${HOST_PATH}`, VIRTUAL_ENV: venv };
 }
 
 /**

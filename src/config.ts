@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserFacingError } from './errors.js';
+import { POLICY_NAMES, type PolicyName } from './learning/policies.js';
 
 const bool = z
   .string()
@@ -87,7 +88,7 @@ const schema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
   OTEL_SERVICE_NAME: z.string().optional(),
 
-  PIPELINE_LEARNER_POLICY: z.enum(['thompson', 'greedy', 'epsilon_greedy', 'ucb1']).default('thompson'),
+  PIPELINE_LEARNER_POLICY: z.enum(POLICY_NAMES as [PolicyName, ...PolicyName[]]).default('thompson'),
   PIPELINE_LEARNER_HALF_LIFE_RUNS: num.positive().default(1000),
   PIPELINE_LEARNER_BROKEN_AFTER_FAILURES: int(1).default(3),
   PIPELINE_LEARNER_GATE_MIN_RUNS: int(0).default(3),

@@ -9,7 +9,7 @@ import { parseScenario, simulate } from '../learning/simulate.js';
 
 export const help = `Usage: pipeline-learner simulate --scenario <file|-> [--json] [--half-life <runs>] [--reward v1|v2]
 
-Runs every policy (thompson, greedy, epsilon_greedy, ucb1) on a simulated scenario and reports
+Runs the four base policies (thompson, greedy, epsilon_greedy, ucb1) on a simulated scenario and reports
 cumulative regret (with the reward formula, durations included), the realised success rate and how
 many times each policy still chose an arm after it broke. The learner settings come from the
 environment (PIPELINE_LEARNER_HALF_LIFE_RUNS, PIPELINE_LEARNER_BROKEN_AFTER_FAILURES, …);

@@ -5,6 +5,7 @@
  */
 
 import { slugProblem } from '../generation/slugs.js';
+import { isPolicyName, POLICY_NAMES } from '../learning/policies.js';
 
 export const VERBS = [
   'help',
@@ -22,8 +23,6 @@ export const VERBS = [
   'explain',
 ] as const;
 export type Verb = (typeof VERBS)[number];
-
-export const POLICIES = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'] as const;
 
 export interface CommandArgs {
   /** proposal number for show/approve/commit */
@@ -199,9 +198,9 @@ function parseFlags(
       if (!value || value.startsWith('--')) return { error: `\`--${name}\` needs a value.` };
       value = value.toLowerCase();
       if (name === 'policy') {
-        if (!(POLICIES as readonly string[]).includes(value)) {
+        if (!isPolicyName(value)) {
           return {
-            error: `Unknown policy \`${truncate(value, 40)}\`; choose one of ${POLICIES.map((p) => `\`${p}\``).join(', ')}.`,
+            error: `Unknown policy \`${truncate(value, 40)}\`; choose one of ${POLICY_NAMES.map((p) => `\`${p}\``).join(', ')}.`,
           };
         }
         args.policy = value;

@@ -38,7 +38,7 @@ export interface DecisionRecord {
  *
  * `reward`, `reward_formula` and `pipeline_id` are null until the decision's pipeline finished.
  * A `v2` reward adds `attribution`, `credit`, `tests_total`, `tests_bonus`, `coverage`, `coverage_bonus`
- * (reward.ts); a subsampled Thompson decision adds `subset_size` and per-arm `inclusion` (each arm's probability of being in the subset) — fields only,
+ * (reward.ts); a subsampled Thompson decision (`thompson` from version 3, `thompson_uniform`) adds `subset_size` and per-arm `inclusion` (each arm's probability of being in the subset) — fields only,
  * so readers of `/1` keep working.
  * `kind` is explore, exploit or forced (a user picked the arm; not usable for off-policy evaluation).
  */
@@ -49,7 +49,9 @@ export function decisionToJsonLine(d: DecisionRecord): string {
   const subset =
     d.policy === 'thompson' && Number(d.policyVersion) >= 3
       ? thompsonSubset(d.arms, d.contextRuns, d.policyVersion)
-      : null;
+      : d.policy === 'thompson_uniform'
+        ? thompsonSubset(d.arms, d.contextRuns, undefined, 'uniform')
+        : null;
   return JSON.stringify({
     format: DECISION_FORMAT,
     decision_id: d.id,

@@ -4,8 +4,8 @@ import type { Rng } from './Rng.js';
 import { durationCost, expectedReward, stagesBonus } from './reward.js';
 import { leaderIndex, thompsonPropensities, uniformSubsetThompsonPropensities } from './thompsonPropensities.js';
 
-export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1';
-export const POLICY_NAMES: readonly PolicyName[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'];
+export type PolicyName = 'thompson' | 'greedy' | 'epsilon_greedy' | 'ucb1' | 'thompson_uniform';
+export const POLICY_NAMES: readonly PolicyName[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1', 'thompson_uniform'];
 
 export interface PolicyChoice {
   index: number;
@@ -199,11 +199,13 @@ function subsetPlan(
   arms: readonly ArmStats[],
   contextRuns: number,
   policyVersion?: string,
+  rule: SubsetRule['kind'] = 'leader',
 ): { size: number; inclusion: number[] } | null {
   const k = arms.length;
   if (k < SUBSAMPLE_MIN_ARMS) return null;
   const size = subsetSize(k, contextRuns, policyVersion);
   if (size >= k) return null;
+  if (rule === 'uniform') return { size, inclusion: new Array<number>(k).fill(size / k) };
   const q = (size - 1) / (k - 1);
   const inclusion = new Array<number>(k).fill(q);
   inclusion[leaderIndex(arms)] = 1;
@@ -218,12 +220,14 @@ export function thompsonSubset(
   arms: readonly ArmStats[],
   contextRuns: number,
   policyVersion?: string,
+  rule: SubsetRule['kind'] = 'leader',
 ): { size: number; inclusion: number[] } | null {
   const { kept } = intervalPrune(arms);
   const plan = subsetPlan(
     kept.map((i) => arms[i]),
     contextRuns,
     policyVersion,
+    rule,
   );
   if (!plan) return null;
   const inclusion = new Array<number>(arms.length).fill(0);
@@ -253,12 +257,18 @@ export function subsampledThompsonProbabilities(arms: readonly ArmStats[], conte
 export type SubsetRule = { kind: 'leader' } | { kind: 'uniform'; satisfice: number; base: number; growth: number };
 export const LEADER_SUBSET: SubsetRule = { kind: 'leader' };
 
-/** Thompson sampling with the given subset rule (for simulation; `version` names the rule). */
-export function thompsonVariant(subset: SubsetRule): Policy {
+/**
+ * Thompson sampling with the given subset rule; `version` names the rule unless given (simulation variants),
+ * `name` is the policy it is logged as.
+ */
+export function thompsonVariant(subset: SubsetRule, name: PolicyName = 'thompson', version?: string): Policy {
   return {
-    name: 'thompson',
+    name,
     version:
-      subset.kind === 'leader' ? 'leader' : `uniform-eps${subset.satisfice}-base${subset.base}-growth${subset.growth}`,
+      version ??
+      (subset.kind === 'leader'
+        ? 'leader'
+        : `uniform-eps${subset.satisfice}-base${subset.base}-growth${subset.growth}`),
     probabilities: (arms, contextRuns) => prunedThompsonProbabilities(arms, contextRuns, subset),
     choose(arms, contextRuns, rng) {
       const probabilities = this.probabilities(arms, contextRuns);
@@ -269,23 +279,34 @@ export function thompsonVariant(subset: SubsetRule): Policy {
 }
 
 /**
- * Thompson sampling variants compared in simulation (bench:learner with BENCH_THOMPSON_VARIANTS=1, or
- * `simulate(…, { variants })`); never the learner's policy and never logged.
+ * Issue 11's pinned design, selectable (`PIPELINE_LEARNER_POLICY=thompson_uniform`, `--policy`): with 12 or
+ * more kept candidates, a subset of m = min(k, max(2, ⌈√(runs + 1)⌉)) drawn uniformly at random (the leader
+ * not forced), Thompson sampling within it with satisficing at ε = 0.07 against the subset's own leader, and
+ * the exact probability of the whole procedure logged. Not the default: on the shipped scenarios it has more
+ * regret where subsets are drawn (docs/learning-attribution.md).
+ */
+export const UNIFORM_SUBSET: SubsetRule = {
+  kind: 'uniform',
+  satisfice: SATISFICE_EPSILON_MANY,
+  base: SUBSAMPLE_BASE,
+  growth: SUBSAMPLE_GROWTH,
+};
+export const thompsonUniform: Policy = thompsonVariant(UNIFORM_SUBSET, 'thompson_uniform', '1');
+
+/**
+ * Thompson sampling variants compared with version 4 in simulation, on its seeds and random streams
+ * (bench:learner with BENCH_THOMPSON_VARIANTS=1, or `simulate(…, variants)`): the selectable uniform-subset
+ * policy, and the same without satisficing (simulation only, never logged). Their exact propensities cost
+ * k·m·grid per choice, so `simulate` runs them only when asked.
  */
 export const THOMPSON_VARIANTS: Record<string, Policy> = {
-  thompson_uniform: thompsonVariant({
-    kind: 'uniform',
-    satisfice: SATISFICE_EPSILON_MANY,
-    base: SUBSAMPLE_BASE,
-    growth: SUBSAMPLE_GROWTH,
-  }),
-  thompson_uniform_plain: thompsonVariant({
-    kind: 'uniform',
-    satisfice: 0,
-    base: SUBSAMPLE_BASE,
-    growth: SUBSAMPLE_GROWTH,
-  }),
+  thompson_uniform: thompsonUniform,
+  thompson_uniform_plain: thompsonVariant({ ...UNIFORM_SUBSET, satisfice: 0 }),
 };
+
+/** The policies `simulate` compares by default (the selectable `thompson_uniform` is a variant there). */
+export type ComparedPolicy = Exclude<PolicyName, 'thompson_uniform'>;
+export const COMPARED_POLICIES: readonly ComparedPolicy[] = ['thompson', 'greedy', 'epsilon_greedy', 'ucb1'];
 
 export const thompson: Policy = {
   name: 'thompson',
@@ -384,6 +405,7 @@ export const POLICIES: Record<PolicyName, Policy> = {
   greedy,
   epsilon_greedy: epsilonGreedy,
   ucb1,
+  thompson_uniform: thompsonUniform,
 };
 
 export function isPolicyName(name: string): name is PolicyName {

@@ -3,7 +3,14 @@ import { type ArmStats, armStats } from './ArmStats.js';
 import { ATTRIBUTION_CLASSES, type AttributionClass, creditOf } from './attribution.js';
 import { isBrokenOut } from './eligibility.js';
 import { DEFAULT_LEARNER_OPTIONS, type LearnerOptions } from './LearnerOptions.js';
-import { POLICIES, POLICY_NAMES, type Policy, type PolicyName } from './policies.js';
+import {
+  COMPARED_POLICIES,
+  type ComparedPolicy,
+  POLICIES,
+  POLICY_NAMES,
+  type Policy,
+  type PolicyName,
+} from './policies.js';
 import { type ArmEvidence, addRun, emptyArm } from './posterior.js';
 import { createRng, type Rng } from './Rng.js';
 import { durationCost, expectedReward, stagesBonus } from './reward.js';
@@ -67,7 +74,7 @@ export interface SimulationResult {
   repetitions: number;
   /** v2: the learner sees the failure attribution; v1: only green or red */
   reward: RewardMode;
-  policies: Record<PolicyName, PolicyFigures>;
+  policies: Record<ComparedPolicy, PolicyFigures>;
   /** figures of the Thompson sampling variants asked for (same seeds and random streams as `thompson`) */
   variants?: Record<string, PolicyFigures>;
   oracle_success_rate: number;
@@ -268,11 +275,11 @@ export function simulate(
   mode: RewardMode = 'v2',
   variants?: Record<string, Policy>,
 ): SimulationResult {
-  const policies = {} as Record<PolicyName, PolicyFigures>;
+  const policies = {} as Record<ComparedPolicy, PolicyFigures>;
   let oracle = 0;
   const outcomes = zeroPerClass();
   const n = scenario.repetitions;
-  for (const name of POLICY_NAMES) {
+  for (const name of COMPARED_POLICIES) {
     const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
     for (let rep = 0; rep < n; rep++) {
       const seed = (scenario.seed + rep * 7919) >>> 0;
@@ -314,8 +321,8 @@ export function simulate(
 
 /**
  * One policy's figures on the scenario (means over its repetitions), with the seeds, context sequence and
- * random stream `simulate` gives the policy of the same name: a Thompson sampling variant sees exactly
- * what `thompson` sees, so differences come from the policy alone.
+ * random stream `simulate` gives `thompson`: a Thompson sampling variant (`thompson_uniform` included) sees
+ * exactly what `thompson` sees, so differences come from the policy alone (a paired comparison).
  */
 export function simulatePolicy(
   scenario: Scenario,
@@ -327,7 +334,7 @@ export function simulatePolicy(
   const sum = { regret: 0, success_rate: 0, recovery_runs: 0, runs_to_best: 0 };
   for (let rep = 0; rep < n; rep++) {
     const seed = (scenario.seed + rep * 7919) >>> 0;
-    const r = runOnce(scenario, policy.name, seed, options, mode, undefined, policy);
+    const r = runOnce(scenario, 'thompson', seed, options, mode, undefined, policy);
     sum.regret += r.regret;
     sum.success_rate += r.success_rate;
     sum.recovery_runs += r.recovery_runs;

@@ -129,7 +129,9 @@ describe('pipeline-learner generate', () => {
     expect(fw.out.stderr).toMatch(/unknown framework "django" for node; valid: generic, express/);
     const pol = io(FIXTURES);
     expect(await main(['generate', 'node-express', '--policy', 'nope'], pol.cli)).toBe(2);
-    expect(pol.out.stderr).toMatch(/unknown policy "nope": use one of thompson, greedy, epsilon_greedy, ucb1/);
+    expect(pol.out.stderr).toMatch(
+      /unknown policy "nope": use one of thompson, greedy, epsilon_greedy, ucb1, thompson_uniform/,
+    );
     const ok = io(FIXTURES);
     expect(await main(['generate', 'node-express', '--language', 'python', '--framework', 'flask'], ok.cli)).toBe(0);
     expect(ok.out.stderr).toMatch(/framework=flask ← \(override\)/);

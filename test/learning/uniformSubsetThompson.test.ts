@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { parseComment } from '../../src/commands/parseComment.js';
+import { loadConfig } from '../../src/config.js';
+import { createLearningStore } from '../../src/db/learningStore.js';
 import type { ArmStats } from '../../src/learning/ArmStats.js';
 import { sampleBeta } from '../../src/learning/betaMath.js';
+import { decisionToJsonLine } from '../../src/learning/DecisionRecord.js';
+import { Learner } from '../../src/learning/Learner.js';
 import { DEFAULT_LEARNER_OPTIONS } from '../../src/learning/LearnerOptions.js';
-import { LEADER_SUBSET, THOMPSON_VARIANTS, thompsonVariant } from '../../src/learning/policies.js';
+import { LEADER_SUBSET, POLICIES, THOMPSON_VARIANTS, thompson, thompsonVariant } from '../../src/learning/policies.js';
 import { createRng, type Rng } from '../../src/learning/Rng.js';
 import { durationCost, stagesBonus } from '../../src/learning/reward.js';
 import { parseScenario, simulate, simulatePolicy } from '../../src/learning/simulate.js';
 import { thompsonPropensities, uniformSubsetThompsonPropensities } from '../../src/learning/thompsonPropensities.js';
+import { openTestStore } from '../support/db.js';
 import { arm } from './armFixtures.js';
 
 /** A mix of young and proven posteriors, with ties in posterior mean (identical arms). */
@@ -166,8 +172,46 @@ describe('Thompson sampling variants in simulation', () => {
   it('differ from version 4 only where subsets are drawn (12 or more candidates)', () => {
     const few = scenarioWith(6);
     const many = scenarioWith(15);
-    const uniform = THOMPSON_VARIANTS.thompson_uniform;
+    const uniform = POLICIES.thompson_uniform;
     expect(simulatePolicy(few, uniform)).toEqual(simulate(few).policies.thompson);
     expect(simulatePolicy(many, uniform).regret).not.toBe(simulate(many).policies.thompson.regret);
+  });
+});
+
+describe('the uniform-subset policy, selectable as thompson_uniform', () => {
+  it('is the simulated variant, chosen by configuration, comment or option, and logged with its plan', async () => {
+    expect(POLICIES.thompson_uniform).toBe(THOMPSON_VARIANTS.thompson_uniform);
+    expect(loadConfig({ PIPELINE_LEARNER_POLICY: 'thompson_uniform' }).learner.policy).toBe('thompson_uniform');
+    expect(parseComment('/pipeline generate --policy thompson_uniform', { botUsername: 'pipeline-bot' })).toMatchObject(
+      {
+        kind: 'command',
+        args: { policy: 'thompson_uniform' },
+      },
+    );
+
+    const store = (await openTestStore('pglite'))!;
+    try {
+      const learner = new Learner({ store: createLearningStore(store.db), rng: createRng(5) });
+      const context = { tenant: 'acme', language: 'go', framework: 'generic' };
+      const candidates = Array.from({ length: 20 }, (_, i) => ({
+        hash: i.toString(16).padStart(64, '0'),
+        source: 'template' as const,
+        config: `# ${i}\n`,
+        label: `t${i}`,
+      }));
+      const choice = await learner.choose(context, candidates, { policy: 'thompson_uniform' });
+      expect(choice.policy).toBe('thompson_uniform');
+      const [logged] = await learner.decisions();
+      expect(logged).toMatchObject({ policy: 'thompson_uniform', policyVersion: '1' });
+      // 20 fresh candidates, no runs yet: a uniform subset of 2, so each is in it with probability 2/20
+      // (version 4 would force the leader in: inclusion 1 for it, 1/19 for the others)
+      const line = JSON.parse(decisionToJsonLine(logged!));
+      expect(line.subset_size).toBe(2);
+      expect(line.arms.map((a: { inclusion: number }) => a.inclusion)).toEqual(new Array(20).fill(0.1));
+      expect(logged!.probabilities).toEqual(POLICIES.thompson_uniform.probabilities(logged!.arms, 0));
+      expect(logged!.probabilities).not.toEqual(thompson.probabilities(logged!.arms, 0));
+    } finally {
+      await store.close();
+    }
   });
 });
