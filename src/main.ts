@@ -50,7 +50,7 @@ import { buildAssistant, buildLlmWiring, checkLlmAtStartup, type LlmWiring } fro
 import { createLogger, type Logger } from './log.js';
 import { instrumentGitLab, instrumentHandlers, traceHandlers } from './metrics/instrument.js';
 import { learningReports, serviceReport } from './metrics/learningReport.js';
-import { ServiceMetrics } from './metrics/ServiceMetrics.js';
+import { type MetricsSnapshot, ServiceMetrics } from './metrics/ServiceMetrics.js';
 import { traceMethods } from './metrics/spans.js';
 import { createVectorIndex } from './vectors/createVectorIndex.js';
 import type { VectorIndex } from './vectors/VectorIndex.js';
@@ -83,6 +83,8 @@ export interface ServiceParts {
   role?: 'all' | 'intake' | 'worker';
   /** called when jobs were enqueued (role `intake`: wakes the worker processes) */
   onWake?: () => void;
+  /** role `intake`: the worker processes' metrics, merged into every /metrics scrape */
+  peerMetrics?: () => Promise<MetricsSnapshot[]>;
 }
 
 export interface Service {
@@ -97,6 +99,8 @@ export interface Service {
   webhookSecret: string | null;
   /** reconcile now (also runs on its timer); false when another replica holds the lease */
   reconcile(): Promise<boolean>;
+  /** this process's metrics (a worker process sends them to the intake process's /metrics); [] when off */
+  metricsSnapshot(): Promise<MetricsSnapshot>;
   /** SIGTERM semantics: stop accepting, finish running jobs, close the store */
   stop(): Promise<void>;
 }
@@ -512,7 +516,9 @@ export async function startOnStore(
   const scrapeSource = metricsSource(store.db, domain.learner);
   const metricsOn = parts.metrics !== false;
   const metrics = new ServiceMetrics({
-    source: scrapeSource,
+    // a worker process counts its own work only; the database figures come from the intake process
+    source: parts.role === 'worker' ? undefined : scrapeSource,
+    peers: parts.peerMetrics,
     maxContexts: config.metrics.maxContexts,
     dbMaxAgeMs: config.metrics.dbMaxAgeS * 1000,
   });
@@ -682,6 +688,7 @@ ${llmCheck.message}
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
     webhookSecret: secret.secret,
     reconcile,
+    metricsSnapshot: async () => (metricsOn ? metrics.registry.getMetricsAsJSON() : []),
     stop() {
       stopping ??= (async () => {
         for (const t of timers) clearTimeout(t);

@@ -6,6 +6,7 @@ import { openDatabase } from '../db/openDatabase.js';
 import { getSetting } from '../db/settings.js';
 import { UserFacingError } from '../errors.js';
 import { startService, WEBHOOK_SECRET_SETTING } from '../main.js';
+import type { MetricsSnapshot } from '../metrics/ServiceMetrics.js';
 
 export const help = `Usage: pipeline-learner serve [--workers N] [--print-webhook-secret]
 
@@ -85,7 +86,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     args.workerProcess
       ? { role: 'worker' }
       : pool
-        ? { print: io.stdout, role: 'intake', onWake: pool.wake }
+        ? { print: io.stdout, role: 'intake', onWake: pool.wake, peerMetrics: pool.metrics }
         : { print: io.stdout },
   );
   pool?.start();
@@ -93,6 +94,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     // told by the parent: wake (jobs were enqueued) or stop; the parent gone (kill -9) means stop too
     process.on('message', (m) => {
       if (m === 'wake') service.worker.wake();
+      else if (isMetricsRequest(m)) {
+        const reply = (data: MetricsSnapshot) => process.send?.({ type: 'metrics', id: m.id, data });
+        service.metricsSnapshot().then(reply, () => reply([]));
+      }
     });
   }
   const code = await new Promise<number>((resolve) => {
@@ -159,9 +164,35 @@ function watchParent(parent: number, onGone: () => void): void {
 /** the worker processes' nice value (the intake process keeps its own, 0 by default) */
 export const WORKER_NICE = 10;
 
+/** how long a scrape waits for a worker process's metrics before answering without them */
+const PEER_METRICS_TIMEOUT_MS = 2000;
+
+interface MetricsRequest {
+  type: 'metrics';
+  id: number;
+}
+const isMetricsRequest = (m: unknown): m is MetricsRequest =>
+  typeof m === 'object' && m !== null && (m as MetricsRequest).type === 'metrics';
+
 function workerPool(n: number, io: CliIo) {
   const children = new Set<ChildProcess>();
   let stopping = false;
+  let metricsRequests = 0;
+  /** one child's metrics over the IPC channel; null when it does not answer in time (dying, busy) */
+  const childMetrics = (child: ChildProcess, id: number) =>
+    new Promise<MetricsSnapshot | null>((resolve) => {
+      const done = (data: MetricsSnapshot | null) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(data);
+      };
+      const onMessage = (m: unknown) => {
+        if (isMetricsRequest(m) && m.id === id) done((m as MetricsRequest & { data: MetricsSnapshot }).data);
+      };
+      const timer = setTimeout(() => done(null), PEER_METRICS_TIMEOUT_MS);
+      child.on('message', onMessage);
+      child.send({ type: 'metrics', id } satisfies MetricsRequest, (err) => err && done(null));
+    });
   let wakeTimer: NodeJS.Timeout | null = null;
   const script = process.argv[1]!;
   const spawnOne = (slot: number) => {
@@ -190,6 +221,13 @@ function workerPool(n: number, io: CliIo) {
   return {
     start() {
       for (let i = 1; i <= n; i++) spawnOne(i);
+    },
+    /** every live worker process's metrics, for the intake process's /metrics */
+    async metrics(): Promise<MetricsSnapshot[]> {
+      const id = ++metricsRequests;
+      const live = [...children].filter((c) => c.connected);
+      const got = await Promise.all(live.map((c) => childMetrics(c, id)));
+      return got.filter((m): m is MetricsSnapshot => m !== null);
     },
     wake() {
       if (wakeTimer) return;

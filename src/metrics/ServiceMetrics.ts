@@ -1,5 +1,17 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import { staleWhileRevalidate } from './staleWhileRevalidate.js';
+
+/** One process's metrics as prom-client's `getMetricsAsJSON` gives them (what worker processes send). */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /** A context's best arm as the learner sees it now (posterior mean and 90 % credible interval). */
 export interface TopArm {
@@ -35,6 +47,12 @@ export interface MetricsOptions {
   dbMaxAgeMs?: number;
   /** process metrics (CPU, RSS, heap, event-loop lag, GC); off in tests that build many registries */
   processMetrics?: boolean;
+  /**
+   * The other processes' metrics (`serve --workers N`: the worker processes'), merged into every scrape
+   * with prom-client's cluster aggregation: counters and histograms summed, each metric's own aggregator
+   * otherwise. Worker processes have no `source`: database figures come from this process alone.
+   */
+  peers?: () => Promise<MetricsSnapshot[]>;
 }
 
 const PREFIX = 'pipeline_learner_';
@@ -58,8 +76,10 @@ export class ServiceMetrics {
   readonly gitlabCallsPerPipeline: Histogram<'part'>;
   readonly gitlabBudgetRemaining: Gauge;
   readonly gitlabBudgetWaitSeconds: Counter;
+  private readonly peers: MetricsOptions['peers'];
 
   constructor(options: MetricsOptions = {}) {
+    this.peers = options.peers;
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
     this.deliveries = new Counter({
@@ -116,8 +136,9 @@ export class ServiceMetrics {
     });
     this.gitlabBudgetRemaining = new Gauge({
       name: `${PREFIX}gitlab_budget_remaining`,
-      help: 'Tokens left in the shared GitLab call budget as this process last saw it (negative: calls queued behind the refill or a 429)',
+      help: 'Tokens left in the shared GitLab call budget as a process last saw it (negative: calls queued behind the refill or a 429); the lowest over the processes',
       registers,
+      aggregator: 'min',
     });
     this.gitlabBudgetWaitSeconds = new Counter({
       name: `${PREFIX}gitlab_budget_wait_seconds_total`,
@@ -210,8 +231,11 @@ export class ServiceMetrics {
     perContext('high', 'Upper end of the 90 % credible interval', (t) => t.high);
   }
 
-  /** Prometheus text exposition. */
+  /** Prometheus text exposition: this process's metrics, with the peers' merged in when there are any. */
   async text(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (!this.peers) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [own, peers] = await Promise.all([this.registry.getMetricsAsJSON(), this.peers()]);
+    const merged = AggregatorRegistry.aggregate([own, ...peers]);
+    return { contentType: this.registry.contentType, body: await merged.metrics() };
   }
 }

@@ -16,22 +16,12 @@ import { EmbeddedVectorIndex } from '../../src/vectors/EmbeddedVectorIndex.js';
 import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { pipelineHook } from '../fakes/gitlabHooks.js';
 import { openTestStore } from '../support/db.js';
+import { series } from '../support/metricsText.js';
 
 const SECRET = 'metrics-webhook-secret';
 const API_TOKEN = 'metrics-api-token';
 
 /** value of one series in Prometheus text, or undefined */
-function series(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^([^{ ]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
-
 describe('GET /metrics', () => {
   let fake: FakeGitLab;
   let store: Store | null;

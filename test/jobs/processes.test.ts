@@ -12,6 +12,7 @@ import { COLLECTIONS } from '../../src/vectors/VectorIndex.js';
 import { type FakeGitLab, startFakeGitLab } from '../fakes/fakeGitLab.js';
 import { pipelineHook } from '../fakes/gitlabHooks.js';
 import { createTestDatabase } from '../support/db.js';
+import { series } from '../support/metricsText.js';
 import { buildDist, cli, type ServeProcess, startServe } from './serveProcess.js';
 
 const SECRET = 'process-test-secret';
@@ -247,6 +248,18 @@ describe('serve as real processes', () => {
       // the worker processes yield the CPU to the intake process
       for (const pid of doneBy) expect(getPriority(Number(pid))).toBe(WORKER_NICE);
       expect(getPriority(s.child.pid!)).toBe(getPriority(process.pid));
+      // /metrics on the intake process counts the worker processes' jobs and GitLab calls (it ran none
+      // itself), and the database figures once, not once per process
+      const res = await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer api-token-for-tests' } });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(
+        series(text, 'pipeline_learner_job_duration_seconds_count', { kind: 'pipeline_event', result: 'ok' }),
+      ).toBe(ids.length);
+      expect(series(text, 'pipeline_learner_gitlab_calls_total', { status: 'ok' })).toBeGreaterThan(0);
+      expect(series(text, 'pipeline_learner_queue_jobs', { kind: 'pipeline_event', status: 'done' })).toBe(ids.length);
+      // process figures too: the resident sets summed over the three processes
+      expect(series(text, 'pipeline_learner_process_resident_memory_bytes')).toBeGreaterThan(0);
     } finally {
       await store.close();
     }
