@@ -29,14 +29,19 @@ function whereContext<Q extends { where: (...a: never[]) => Q }>(q: Q, c: Learni
   return w.where('tenant', '=', c.tenant).where('language', '=', c.language).where('framework', '=', c.framework);
 }
 
+/**
+ * Creates the context's row if needed and locks it until the transaction ends, in one statement: an
+ * `ON CONFLICT DO UPDATE` that changes nothing still takes the row lock `SELECT … FOR UPDATE` would,
+ * and returns the row (one round trip while other writers of the context wait, instead of two).
+ */
 export async function lockContext(db: Db, c: LearningContext): Promise<number> {
-  await db
+  const row = await db
     .insertInto('learning_contexts')
     .values({ ...c, runs: 0 })
-    .onConflict((oc) => oc.columns(['tenant', 'language', 'framework']).doNothing())
-    .execute();
-  const row = await whereContext(db.selectFrom('learning_contexts').select('runs'), c)
-    .forUpdate()
+    .onConflict((oc) =>
+      oc.columns(['tenant', 'language', 'framework']).doUpdateSet((eb) => ({ runs: eb.ref('learning_contexts.runs') })),
+    )
+    .returning('runs')
     .executeTakeFirstOrThrow();
   return num(row.runs);
 }
@@ -270,12 +275,15 @@ export async function putRun(db: Db, run: StoredRun): Promise<void> {
     tests_failed: run.testsFailed ?? null,
     coverage: run.coverage ?? null,
   };
-  await db
-    .insertInto('learning_runs')
-    .values(row)
-    .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...row, pipeline_id: undefined }))
-    .execute();
-  await db.deleteFrom('learning_job_failures').where('pipeline_id', '=', run.pipelineId).execute();
+  // together: one round trip on PostgreSQL (pipelined), while the context's lock is held
+  await Promise.all([
+    db
+      .insertInto('learning_runs')
+      .values(row)
+      .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...row, pipeline_id: undefined }))
+      .execute(),
+    db.deleteFrom('learning_job_failures').where('pipeline_id', '=', run.pipelineId).execute(),
+  ]);
   if (run.failedJobs.length) {
     await db
       .insertInto('learning_job_failures')

@@ -284,15 +284,18 @@ export class Learner implements Chooser {
     const context = normaliseContext(input);
     const hash = input.configHash.toLowerCase();
     const opts = this.options;
+    // Every writer of this context waits while the transaction holds its lock, so the lock is held for
+    // as few round trips as possible: the lock, the reads together, the writes together, the commit
+    // (statements issued together go out pipelined on PostgreSQL, one after another on PGlite).
     return this.store.transaction(async (tx) => {
       // Lock first, read after: a duplicate delivery waiting on the lock then sees the first one's row.
-      await tx.lockContext(context);
-      const existing = await tx.getRun(input.pipelineId);
+      // `now` stays this context's run counter for the whole transaction: only this one writes it.
+      const now = await tx.lockContext(context);
+      const [existing, contextArms] = await Promise.all([tx.getRun(input.pipelineId), tx.getArms(context)]);
       if (input.status === 'canceled') {
         if (!existing) return 'ignored';
         await this.withdraw(tx, existing);
-        await tx.deleteRun(input.pipelineId);
-        await this.refreshRewards(tx, input.pipelineId, null);
+        await Promise.all([tx.deleteRun(input.pipelineId), this.refreshRewards(tx, input.pipelineId, null)]);
         return 'removed';
       }
       const success = input.status === 'success';
@@ -312,28 +315,32 @@ export class Learner implements Chooser {
         return 'unchanged';
       }
       const at = typeof input.at === 'string' ? input.at : input.at.toISOString();
+      const arms = new Map(contextArms.map((a) => [a.hash, a]));
       let slot: number;
       let effect: ObserveEffect;
+      const writes: Promise<void>[] = [];
       if (existing && sameContext(existing.context, context)) {
-        const now = await tx.lockContext(context);
-        const arms = new Map((await tx.getArms(context)).map((a) => [a.hash, a]));
         const oldArm = arms.get(existing.hash) ?? emptyArm(existing.hash, 'learned');
         arms.set(existing.hash, removeRun(oldArm, existing, now, opts));
         slot = existing.slot;
         const newArm = arms.get(hash) ?? emptyArm(hash, 'learned');
         arms.set(hash, restoreRun(newArm, { hash, slot, success, durationS, stagesCount, attribution }, now, opts));
-        await tx.putArms(
-          context,
-          [...new Set([existing.hash, hash])].map((h) => arms.get(h)!),
+        writes.push(
+          tx.putArms(
+            context,
+            [...new Set([existing.hash, hash])].map((h) => arms.get(h)!),
+          ),
         );
         effect = 'corrected';
       } else {
+        // a run that moved here from another context: withdrawn there (that context's lock and counter)
         if (existing) await this.withdraw(tx, existing);
-        const now = await tx.lockContext(context);
         slot = now + 1;
-        const arm = (await tx.getArms(context)).find((a) => a.hash === hash) ?? emptyArm(hash, 'learned');
-        await tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount, attribution }, opts)]);
-        await tx.setContextRuns(context, slot);
+        const arm = arms.get(hash) ?? emptyArm(hash, 'learned');
+        writes.push(
+          tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount, attribution }, opts)]),
+          tx.setContextRuns(context, slot),
+        );
         effect = existing ? 'corrected' : 'added';
       }
       const run: StoredRun = {
@@ -353,8 +360,7 @@ export class Learner implements Chooser {
         testsFailed: attr?.testsFailed ?? null,
         coverage: attr?.coverage ?? null,
       };
-      await tx.putRun(run);
-      await this.refreshRewards(tx, input.pipelineId, run);
+      await Promise.all([...writes, tx.putRun(run), this.refreshRewards(tx, input.pipelineId, run)]);
       return effect;
     });
   }
