@@ -94,8 +94,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     // told by the parent: wake (jobs were enqueued) or stop; the parent gone (kill -9) means stop too
     process.on('message', (m) => {
       if (m === 'wake') service.worker.wake();
-      else if (isMetricsRequest(m)) {
-        const reply = (data: MetricsSnapshot) => process.send?.({ type: 'metrics', id: m.id, data });
+      else if (isMetricsMessage(m)) {
+        const reply = (data: MetricsSnapshot) =>
+          process.send?.({ type: 'metrics', id: m.id, data } satisfies MetricsMessage);
         service.metricsSnapshot().then(reply, () => reply([]));
       }
     });
@@ -167,12 +168,14 @@ export const WORKER_NICE = 10;
 /** how long a scrape waits for a worker process's metrics before answering without them */
 const PEER_METRICS_TIMEOUT_MS = 2000;
 
-interface MetricsRequest {
+/** IPC between the intake process and a worker process: the request carries an id, the reply its data too */
+interface MetricsMessage {
   type: 'metrics';
   id: number;
+  data?: MetricsSnapshot;
 }
-const isMetricsRequest = (m: unknown): m is MetricsRequest =>
-  typeof m === 'object' && m !== null && (m as MetricsRequest).type === 'metrics';
+const isMetricsMessage = (m: unknown): m is MetricsMessage =>
+  typeof m === 'object' && m !== null && (m as MetricsMessage).type === 'metrics';
 
 function workerPool(n: number, io: CliIo) {
   const children = new Set<ChildProcess>();
@@ -187,11 +190,11 @@ function workerPool(n: number, io: CliIo) {
         resolve(data);
       };
       const onMessage = (m: unknown) => {
-        if (isMetricsRequest(m) && m.id === id) done((m as MetricsRequest & { data: MetricsSnapshot }).data);
+        if (isMetricsMessage(m) && m.id === id) done(m.data ?? null);
       };
       const timer = setTimeout(() => done(null), PEER_METRICS_TIMEOUT_MS);
       child.on('message', onMessage);
-      child.send({ type: 'metrics', id } satisfies MetricsRequest, (err) => err && done(null));
+      child.send({ type: 'metrics', id } satisfies MetricsMessage, (err) => err && done(null));
     });
   let wakeTimer: NodeJS.Timeout | null = null;
   const script = process.argv[1]!;

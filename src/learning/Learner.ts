@@ -292,9 +292,10 @@ export class Learner implements Chooser {
       // `now` stays this context's run counter for the whole transaction: only this one writes it.
       const now = await tx.lockContext(context);
       const [existing, contextArms] = await Promise.all([tx.getRun(input.pipelineId), tx.getArms(context)]);
+      const arms = new Map(contextArms.map((a) => [a.hash, a]));
       if (input.status === 'canceled') {
         if (!existing) return 'ignored';
-        await this.withdraw(tx, existing);
+        await this.withdraw(tx, existing, { context, now, arms });
         await Promise.all([tx.deleteRun(input.pipelineId), this.refreshRewards(tx, input.pipelineId, null)]);
         return 'removed';
       }
@@ -315,7 +316,6 @@ export class Learner implements Chooser {
         return 'unchanged';
       }
       const at = typeof input.at === 'string' ? input.at : input.at.toISOString();
-      const arms = new Map(contextArms.map((a) => [a.hash, a]));
       let slot: number;
       let effect: ObserveEffect;
       const writes: Promise<void>[] = [];
@@ -365,9 +365,18 @@ export class Learner implements Chooser {
     });
   }
 
-  private async withdraw(tx: LearningStore, run: StoredRun): Promise<void> {
-    const now = await tx.lockContext(run.context);
-    const arm = (await tx.getArms(run.context)).find((a) => a.hash === run.hash);
+  /**
+   * Takes a run's evidence out of its arm. `locked`: the context this transaction already locked, with its
+   * counter and arms as read, used instead of locking and reading again when the run is in it.
+   */
+  private async withdraw(
+    tx: LearningStore,
+    run: StoredRun,
+    locked?: { context: LearningContext; now: number; arms: Map<string, ArmEvidence> },
+  ): Promise<void> {
+    const known = locked && sameContext(run.context, locked.context) ? locked : null;
+    const now = known ? known.now : await tx.lockContext(run.context);
+    const arm = known ? known.arms.get(run.hash) : (await tx.getArms(run.context)).find((a) => a.hash === run.hash);
     if (arm) await tx.putArms(run.context, [removeRun(arm, run, now, this.options)]);
   }
 

@@ -21,7 +21,6 @@ import { series } from '../support/metricsText.js';
 const SECRET = 'metrics-webhook-secret';
 const API_TOKEN = 'metrics-api-token';
 
-/** value of one series in Prometheus text, or undefined */
 describe('GET /metrics', () => {
   let fake: FakeGitLab;
   let store: Store | null;
