@@ -238,27 +238,55 @@ function runFromRow(r: Record<string, unknown>, failed: StoredRun['failedJobs'])
   };
 }
 
-export async function getRun(db: Db, pipelineId: number): Promise<StoredRun | null> {
-  const r = await db.selectFrom('learning_runs').selectAll().where('pipeline_id', '=', pipelineId).executeTakeFirst();
-  if (!r) return null;
-  const jobs = await db
-    .selectFrom('learning_job_failures')
-    .select(['job_name', 'stage', 'failure_reason', 'allow_failure'])
-    .where('pipeline_id', '=', pipelineId)
-    .execute();
-  return runFromRow(
-    r,
-    jobs.map((j) => ({
+export async function getRuns(db: Db, pipelineIds: readonly number[]): Promise<StoredRun[]> {
+  if (pipelineIds.length === 0) return [];
+  const ids = [...pipelineIds];
+  // together: one round trip on PostgreSQL (pipelined)
+  const [rows, jobs] = await Promise.all([
+    db.selectFrom('learning_runs').selectAll().where('pipeline_id', 'in', ids).execute(),
+    db
+      .selectFrom('learning_job_failures')
+      .select(['pipeline_id', 'job_name', 'stage', 'failure_reason', 'allow_failure'])
+      .where('pipeline_id', 'in', ids)
+      .execute(),
+  ]);
+  const failed = new Map<number, StoredRun['failedJobs']>();
+  for (const j of jobs) {
+    const id = num(j.pipeline_id);
+    if (!failed.has(id)) failed.set(id, []);
+    failed.get(id)!.push({
       name: j.job_name,
       stage: j.stage,
       failure_reason: j.failure_reason,
       allow_failure: Boolean(j.allow_failure),
-    })),
-  );
+    });
+  }
+  return rows.map((r) => runFromRow(r, failed.get(num(r.pipeline_id)) ?? []));
 }
 
-export async function putRun(db: Db, run: StoredRun): Promise<void> {
-  const row = {
+const RUN_COLUMNS = [
+  'tenant',
+  'language',
+  'framework',
+  'project_path',
+  'config_hash',
+  'slot',
+  'success',
+  'duration_s',
+  'stages_count',
+  'at',
+  'updated_at',
+  'attribution',
+  'attribution_summary',
+  'tests_total',
+  'tests_failed',
+  'coverage',
+] as const;
+
+/** Writes runs (one row per pipeline id: give each id once) with their failed jobs, in two round trips. */
+export async function putRuns(db: Db, runs: readonly StoredRun[]): Promise<void> {
+  if (runs.length === 0) return;
+  const rows = runs.map((run) => ({
     pipeline_id: run.pipelineId,
     ...run.context,
     project_path: run.projectPath,
@@ -274,36 +302,48 @@ export async function putRun(db: Db, run: StoredRun): Promise<void> {
     tests_total: run.testsTotal ?? null,
     tests_failed: run.testsFailed ?? null,
     coverage: run.coverage ?? null,
-  };
+  }));
   // together: one round trip on PostgreSQL (pipelined), while the context's lock is held
   await Promise.all([
     db
       .insertInto('learning_runs')
-      .values(row)
-      .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...row, pipeline_id: undefined }))
-      .execute(),
-    db.deleteFrom('learning_job_failures').where('pipeline_id', '=', run.pipelineId).execute(),
-  ]);
-  if (run.failedJobs.length) {
-    await db
-      .insertInto('learning_job_failures')
-      .values(
-        run.failedJobs.map((j) => ({
-          pipeline_id: run.pipelineId,
-          ...run.context,
-          config_hash: run.hash,
-          job_name: j.name,
-          stage: j.stage,
-          failure_reason: j.failure_reason ?? null,
-          allow_failure: Boolean(j.allow_failure),
-        })),
+      .values(rows)
+      .onConflict((oc) =>
+        oc
+          .column('pipeline_id')
+          .doUpdateSet((eb) => Object.fromEntries(RUN_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
       )
-      .execute();
-  }
+      .execute(),
+    db
+      .deleteFrom('learning_job_failures')
+      .where(
+        'pipeline_id',
+        'in',
+        runs.map((r) => r.pipelineId),
+      )
+      .execute(),
+  ]);
+  const failures = runs.flatMap((run) =>
+    run.failedJobs.map((j) => ({
+      pipeline_id: run.pipelineId,
+      ...run.context,
+      config_hash: run.hash,
+      job_name: j.name,
+      stage: j.stage,
+      failure_reason: j.failure_reason ?? null,
+      allow_failure: Boolean(j.allow_failure),
+    })),
+  );
+  if (failures.length) await db.insertInto('learning_job_failures').values(failures).execute();
 }
 
-export async function deleteRun(db: Db, pipelineId: number): Promise<void> {
-  await db.deleteFrom('learning_runs').where('pipeline_id', '=', pipelineId).execute();
+/** Deletes runs (their failed jobs go with them). */
+export async function deleteRuns(db: Db, pipelineIds: readonly number[]): Promise<void> {
+  if (pipelineIds.length === 0) return;
+  await db
+    .deleteFrom('learning_runs')
+    .where('pipeline_id', 'in', [...pipelineIds])
+    .execute();
 }
 
 /**
@@ -387,8 +427,13 @@ export async function setDecisionReward(
     .execute();
 }
 
-export async function decisionsForPipeline(db: Db, pipelineId: number): Promise<DecisionRecord[]> {
-  const rows = await db.selectFrom('learning_decisions').selectAll().where('pipeline_id', '=', pipelineId).execute();
+export async function decisionsForPipelines(db: Db, pipelineIds: readonly number[]): Promise<DecisionRecord[]> {
+  if (pipelineIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('learning_decisions')
+    .selectAll()
+    .where('pipeline_id', 'in', [...pipelineIds])
+    .execute();
   return rows.map(decisionFromRow);
 }
 
@@ -547,15 +592,15 @@ export function createLearningStore(db: Db): LearningStore {
     getArmsForStacks: (stacks) => getArmsForStacks(db, stacks),
     putArms: (c, arms) => putArms(db, c, arms),
     replaceArms: (c, arms) => replaceArms(db, c, arms),
-    getRun: (id) => getRun(db, id),
-    putRun: (run) => putRun(db, run),
-    deleteRun: (id) => deleteRun(db, id),
+    getRuns: (ids) => getRuns(db, ids),
+    putRuns: (runs) => putRuns(db, runs),
+    deleteRuns: (ids) => deleteRuns(db, ids),
     listRuns: (c) => listRuns(db, c),
     latestEvidence: (c) => latestEvidence(db, c),
     insertDecision: (d) => insertDecision(db, d),
     getDecision: (id) => getDecision(db, id),
     setDecisionReward: (id, p, r) => setDecisionReward(db, id, p, r),
-    decisionsForPipeline: (p) => decisionsForPipeline(db, p),
+    decisionsForPipelines: (ids) => decisionsForPipelines(db, ids),
     listDecisions: (f) => listDecisions(db, f),
     getFeedback: (d, u) => getFeedback(db, d, u),
     putFeedback: (f) => putFeedback(db, f),

@@ -106,6 +106,15 @@ export interface LearnerDeps {
 
 const HASH_RE = /^[0-9a-f]{7,64}$/;
 
+/** the most pipelines of one context a single learner transaction applies */
+const MAX_GROUP = 64;
+
+interface PendingRun {
+  input: ObservedRun;
+  resolve: (effect: ObserveEffect) => void;
+  reject: (err: unknown) => void;
+}
+
 function sameContext(a: LearningContext, b: LearningContext): boolean {
   return a.tenant === b.tenant && a.language === b.language && a.framework === b.framework;
 }
@@ -134,6 +143,10 @@ export class Learner implements Chooser {
   private readonly rng: Rng;
   private readonly now: () => Date;
   private readonly newId: () => string;
+  /** per context: pipelines waiting for the next transaction of that context (group commit) */
+  private readonly waiting = new Map<string, PendingRun[]>();
+  /** contexts with a transaction of observeRun running */
+  private readonly committing = new Set<string>();
 
   constructor(deps: LearnerDeps) {
     this.store = deps.store;
@@ -279,25 +292,98 @@ export class Learner implements Chooser {
    * Records a finished pipeline. Idempotent per pipeline id: the same outcome again changes nothing, a
    * different one (a retried pipeline) replaces the earlier evidence in its original place in time, and
    * `canceled` removes any earlier evidence (a canceled pipeline says nothing about its configuration).
+   *
+   * Group commit: every writer of a context waits while a transaction holds the context's lock, so the
+   * pipelines of one context that finish while such a transaction is running are applied together by the
+   * next one, in the order they arrived (the same result as one transaction each, in that order); each
+   * caller's promise settles when its pipeline is committed.
    */
-  async observeRun(input: ObservedRun): Promise<ObserveEffect> {
+  observeRun(input: ObservedRun): Promise<ObserveEffect> {
     const context = normaliseContext(input);
-    const hash = input.configHash.toLowerCase();
+    const key = `${context.tenant}\u0000${context.language}\u0000${context.framework}`;
+    return new Promise((resolve, reject) => {
+      const waiting = this.waiting.get(key) ?? [];
+      this.waiting.set(key, waiting);
+      waiting.push({ input, resolve, reject });
+      if (!this.committing.has(key)) void this.commitGroups(key, context);
+    });
+  }
+
+  private async commitGroups(key: string, context: LearningContext): Promise<void> {
+    this.committing.add(key);
+    try {
+      for (;;) {
+        const waiting = this.waiting.get(key);
+        if (!waiting?.length) {
+          this.waiting.delete(key);
+          return;
+        }
+        await this.commitGroup(context, waiting.splice(0, MAX_GROUP));
+      }
+    } finally {
+      this.committing.delete(key);
+    }
+  }
+
+  private async commitGroup(context: LearningContext, group: PendingRun[]): Promise<void> {
+    const apply = (inputs: ObservedRun[]) => this.store.transaction((tx) => this.applyRuns(tx, context, inputs));
+    try {
+      const effects = await apply(group.map((g) => g.input));
+      for (const [i, g] of group.entries()) g.resolve(effects[i]!);
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(err);
+      // one at a time: a pipeline that cannot be applied fails its own job only
+      for (const g of group) await apply([g.input]).then(([effect]) => g.resolve(effect!), g.reject);
+    }
+  }
+
+  /**
+   * Applies pipelines of one context in order, in one transaction holding the context's lock for four
+   * round trips whatever their number: the lock, the reads together, the writes together, the commit
+   * (statements issued together go out pipelined on PostgreSQL, one after another on PGlite).
+   */
+  private async applyRuns(
+    tx: LearningStore,
+    context: LearningContext,
+    inputs: ObservedRun[],
+  ): Promise<ObserveEffect[]> {
     const opts = this.options;
-    // Every writer of this context waits while the transaction holds its lock, so the lock is held for
-    // as few round trips as possible: the lock, the reads together, the writes together, the commit
-    // (statements issued together go out pipelined on PostgreSQL, one after another on PGlite).
-    return this.store.transaction(async (tx) => {
-      // Lock first, read after: a duplicate delivery waiting on the lock then sees the first one's row.
-      // `now` stays this context's run counter for the whole transaction: only this one writes it.
-      const now = await tx.lockContext(context);
-      const [existing, contextArms] = await Promise.all([tx.getRun(input.pipelineId), tx.getArms(context)]);
-      const arms = new Map(contextArms.map((a) => [a.hash, a]));
+    // Lock first, read after: a duplicate delivery waiting on the lock then sees the first one's row.
+    // `now` is this context's run counter: only this transaction writes it while the lock is held.
+    const counter = await tx.lockContext(context);
+    let now = counter;
+    const [stored, contextArms] = await Promise.all([
+      tx.getRuns([...new Set(inputs.map((i) => i.pipelineId))]),
+      tx.getArms(context),
+    ]);
+    /** every run as the pipelines applied so far leave it (null: deleted) */
+    const runs = new Map<number, StoredRun | null>(stored.map((r) => [r.pipelineId, r]));
+    const changed = new Set<number>();
+    const arms = new Map(contextArms.map((a) => [a.hash, a]));
+    const touched = new Set<string>();
+    const setArm = (arm: ArmEvidence) => {
+      arms.set(arm.hash, arm);
+      touched.add(arm.hash);
+    };
+    const effects: ObserveEffect[] = [];
+    for (const input of inputs) {
+      const hash = input.configHash.toLowerCase();
+      const existing = runs.get(input.pipelineId) ?? null;
+      const here = existing !== null && sameContext(existing.context, context);
       if (input.status === 'canceled') {
-        if (!existing) return 'ignored';
-        await this.withdraw(tx, existing, { context, now, arms });
-        await Promise.all([tx.deleteRun(input.pipelineId), this.refreshRewards(tx, input.pipelineId, null)]);
-        return 'removed';
+        if (!existing) {
+          effects.push('ignored');
+          continue;
+        }
+        if (!here) await this.withdrawElsewhere(tx, existing);
+        else {
+          const arm = arms.get(existing.hash);
+          if (arm) setArm(removeRun(arm, existing, now, opts));
+        }
+        runs.set(input.pipelineId, null);
+        changed.add(input.pipelineId);
+        effects.push('removed');
+        continue;
       }
       const success = input.status === 'success';
       const durationS = input.durationS ?? null;
@@ -305,45 +391,29 @@ export class Learner implements Chooser {
       const attr = input.attribution ?? null;
       const attribution = attr?.class ?? null;
       if (
-        existing &&
+        here &&
         existing.success === success &&
         (existing.attribution ?? null) === attribution &&
         existing.hash === hash &&
         existing.durationS === durationS &&
-        existing.stagesCount === stagesCount &&
-        sameContext(existing.context, context)
+        existing.stagesCount === stagesCount
       ) {
-        return 'unchanged';
+        effects.push('unchanged');
+        continue;
       }
-      const at = typeof input.at === 'string' ? input.at : input.at.toISOString();
       let slot: number;
-      let effect: ObserveEffect;
-      const writes: Promise<void>[] = [];
-      if (existing && sameContext(existing.context, context)) {
-        const oldArm = arms.get(existing.hash) ?? emptyArm(existing.hash, 'learned');
-        arms.set(existing.hash, removeRun(oldArm, existing, now, opts));
+      const evidence = { hash, success, durationS, stagesCount, attribution };
+      if (here) {
+        setArm(removeRun(arms.get(existing.hash) ?? emptyArm(existing.hash, 'learned'), existing, now, opts));
         slot = existing.slot;
-        const newArm = arms.get(hash) ?? emptyArm(hash, 'learned');
-        arms.set(hash, restoreRun(newArm, { hash, slot, success, durationS, stagesCount, attribution }, now, opts));
-        writes.push(
-          tx.putArms(
-            context,
-            [...new Set([existing.hash, hash])].map((h) => arms.get(h)!),
-          ),
-        );
-        effect = 'corrected';
+        setArm(restoreRun(arms.get(hash) ?? emptyArm(hash, 'learned'), { ...evidence, slot }, now, opts));
       } else {
         // a run that moved here from another context: withdrawn there (that context's lock and counter)
-        if (existing) await this.withdraw(tx, existing);
-        slot = now + 1;
-        const arm = arms.get(hash) ?? emptyArm(hash, 'learned');
-        writes.push(
-          tx.putArms(context, [addRun(arm, { hash, slot, success, durationS, stagesCount, attribution }, opts)]),
-          tx.setContextRuns(context, slot),
-        );
-        effect = existing ? 'corrected' : 'added';
+        if (existing) await this.withdrawElsewhere(tx, existing);
+        slot = ++now;
+        setArm(addRun(arms.get(hash) ?? emptyArm(hash, 'learned'), { ...evidence, slot }, opts));
       }
-      const run: StoredRun = {
+      runs.set(input.pipelineId, {
         pipelineId: input.pipelineId,
         context,
         projectPath: input.projectPath,
@@ -352,38 +422,50 @@ export class Learner implements Chooser {
         success,
         durationS,
         stagesCount,
-        at,
+        at: typeof input.at === 'string' ? input.at : input.at.toISOString(),
         failedJobs: success ? [] : input.failedJobs,
         attribution,
         attributionSummary: attr?.summary ?? null,
         testsTotal: attr?.testsTotal ?? null,
         testsFailed: attr?.testsFailed ?? null,
         coverage: attr?.coverage ?? null,
-      };
-      await Promise.all([...writes, tx.putRun(run), this.refreshRewards(tx, input.pipelineId, run)]);
-      return effect;
-    });
+      });
+      changed.add(input.pipelineId);
+      effects.push(existing ? 'corrected' : 'added');
+    }
+    if (changed.size === 0) return effects;
+    const final = [...changed].map((id) => [id, runs.get(id) ?? null] as const);
+    const kept = final.flatMap(([, run]) => (run ? [run] : []));
+    const gone = final.flatMap(([id, run]) => (run ? [] : [id]));
+    await Promise.all([
+      tx.putArms(
+        context,
+        [...touched].map((h) => arms.get(h)!),
+      ),
+      now === counter ? null : tx.setContextRuns(context, now),
+      tx.putRuns(kept),
+      tx.deleteRuns(gone),
+      this.refreshRewards(tx, new Map(final)),
+    ]);
+    return effects;
   }
 
-  /**
-   * Takes a run's evidence out of its arm. `locked`: the context this transaction already locked, with its
-   * counter and arms as read, used instead of locking and reading again when the run is in it.
-   */
-  private async withdraw(
-    tx: LearningStore,
-    run: StoredRun,
-    locked?: { context: LearningContext; now: number; arms: Map<string, ArmEvidence> },
-  ): Promise<void> {
-    const known = locked && sameContext(run.context, locked.context) ? locked : null;
-    const now = known ? known.now : await tx.lockContext(run.context);
-    const arm = known ? known.arms.get(run.hash) : (await tx.getArms(run.context)).find((a) => a.hash === run.hash);
+  /** Takes a run's evidence out of its arm in the run's own context, under that context's lock. */
+  private async withdrawElsewhere(tx: LearningStore, run: StoredRun): Promise<void> {
+    const now = await tx.lockContext(run.context);
+    const arm = (await tx.getArms(run.context)).find((a) => a.hash === run.hash);
     if (arm) await tx.putArms(run.context, [removeRun(arm, run, now, this.options)]);
   }
 
-  private async refreshRewards(tx: LearningStore, pipelineId: number, run: StoredRun | null): Promise<void> {
-    for (const d of await tx.decisionsForPipeline(pipelineId)) {
-      await tx.setDecisionReward(d.id, pipelineId, run ? rewardFor(run, d.reward) : null);
-    }
+  /** The rewards of the decisions whose pipelines these are (null: the run is gone). */
+  private async refreshRewards(tx: LearningStore, runs: ReadonlyMap<number, StoredRun | null>): Promise<void> {
+    const decisions = await tx.decisionsForPipelines([...runs.keys()]);
+    await Promise.all(
+      decisions.map((d) => {
+        const run = runs.get(d.pipelineId!) ?? null;
+        return tx.setDecisionReward(d.id, d.pipelineId, run ? rewardFor(run, d.reward) : null);
+      }),
+    );
   }
 
   /**
@@ -396,7 +478,7 @@ export class Learner implements Chooser {
       if (!decision) throw new UserFacingError(`unknown decision ${decisionId}`, { status: 404 });
       // Same lock as observeRun takes for this context, so a run finishing meanwhile is seen or sees us.
       await tx.lockContext(decision.context);
-      const run = await tx.getRun(pipelineId);
+      const [run] = await tx.getRuns([pipelineId]);
       const reward = run ? rewardFor(run, decision.reward) : null;
       await tx.setDecisionReward(decisionId, pipelineId, reward);
       return reward;
@@ -617,7 +699,7 @@ export class Learner implements Chooser {
 
   /** The attribution line of a recorded pipeline, for `/pipeline status`; null when none was recorded. */
   async runEvidence(pipelineId: number): Promise<string | null> {
-    return (await this.store.getRun(pipelineId))?.attributionSummary ?? null;
+    return (await this.store.getRuns([pipelineId]))[0]?.attributionSummary ?? null;
   }
 
   /**
@@ -626,7 +708,7 @@ export class Learner implements Chooser {
    * learner holds no run for it (not recorded, or canceled).
    */
   async recordedRun(pipelineId: number): Promise<RecordedRun | null> {
-    const run = await this.store.getRun(pipelineId);
+    const [run] = await this.store.getRuns([pipelineId]);
     if (!run) return null;
     return {
       success: run.success,

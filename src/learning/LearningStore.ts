@@ -72,16 +72,17 @@ export interface LearningStore {
   ): Promise<{ context: LearningContext; contextRuns: number; arm: ArmEvidence }[]>;
   putArms(context: LearningContext, arms: ArmEvidence[]): Promise<void>;
   replaceArms(context: LearningContext, arms: ArmEvidence[]): Promise<void>;
-  getRun(pipelineId: number): Promise<StoredRun | null>;
-  putRun(run: StoredRun): Promise<void>;
-  deleteRun(pipelineId: number): Promise<void>;
+  getRuns(pipelineIds: readonly number[]): Promise<StoredRun[]>;
+  /** one row per pipeline id: give each id once */
+  putRuns(runs: readonly StoredRun[]): Promise<void>;
+  deleteRuns(pipelineIds: readonly number[]): Promise<void>;
   listRuns(context: LearningContext): Promise<StoredRun[]>;
   /** per configuration of the context: the attribution line of its latest run that has one */
   latestEvidence(context: LearningContext): Promise<Map<string, string>>;
   insertDecision(decision: DecisionRecord): Promise<void>;
   getDecision(id: string): Promise<DecisionRecord | null>;
   setDecisionReward(id: string, pipelineId: number | null, reward: RewardParts | null): Promise<void>;
-  decisionsForPipeline(pipelineId: number): Promise<DecisionRecord[]>;
+  decisionsForPipelines(pipelineIds: readonly number[]): Promise<DecisionRecord[]>;
   listDecisions(filter?: DecisionFilter): Promise<DecisionRecord[]>;
   getFeedback(decisionId: string, userId: string): Promise<StoredFeedback | null>;
   putFeedback(feedback: StoredFeedback): Promise<void>;

@@ -104,6 +104,91 @@ for (const kind of storeKinds) {
       expect((await l.arms(c))[0].runs).toBe(1);
     });
 
+    it('applies the pipelines of a context that finish together in one transaction, as one at a time would', async (t) => {
+      if (!store) return t.skip();
+      // one scripted sequence: new runs on three configurations, a duplicate, retries turning red into
+      // green and back, a canceled run, failed jobs, and a decision rewarded by one of the pipelines
+      const rng = createRng(11);
+      const script: Array<Omit<ObservedRun, 'tenant' | 'language' | 'framework'> & { key: number }> = [];
+      for (let i = 0; i < 40; i++) {
+        const earlier = script.length && rng.next() < 0.3 ? script[Math.floor(rng.next() * script.length)] : null;
+        const r = run({
+          configHash: [A, B, C][Math.floor(rng.next() * 3)],
+          status: rng.next() < 0.65 ? 'success' : 'failed',
+          durationS: 60 + i,
+        });
+        const failedJobs = [
+          { name: `job${i % 3}`, stage: 'test', failure_reason: 'script_failure', allow_failure: false },
+        ];
+        const step = earlier
+          ? { ...earlier, status: i % 7 === 0 ? 'canceled' : earlier.status === 'success' ? 'failed' : 'success' }
+          : { ...r, key: i };
+        script.push({ ...step, failedJobs: step.status === 'failed' ? failedJobs : [] } as (typeof script)[number]);
+      }
+      const outcome = async (concurrent: boolean, offset: number) => {
+        const c = ctx();
+        let transactions = 0;
+        const base = createLearningStore(store!.db);
+        const counting = {
+          ...base,
+          transaction: <T>(fn: Parameters<typeof base.transaction<T>>[0]) => {
+            transactions++;
+            return base.transaction(fn);
+          },
+        };
+        const l = new Learner({ store: counting, options: opts, rng: createRng(7) });
+        const choice = await l.choose(c, [cand(A), cand(B), cand(C)]);
+        await l.attachReward(choice.decisionId!, script[3]!.pipelineId + offset);
+        transactions = 0;
+        const inputs = script.map((s) => ({ ...s, ...c, pipelineId: s.pipelineId + offset }));
+        const effects: string[] = [];
+        if (concurrent) effects.push(...(await Promise.all(inputs.map((r) => l.observeRun(r)))));
+        else for (const r of inputs) effects.push(await l.observeRun(r));
+        const arms = (await l.arms(c)).sort((x, y) => x.hash.localeCompare(y.hash));
+        const failures = await l.failureStats({ tenant: c.tenant });
+        const [decision] = await l.decisions({ tenant: c.tenant });
+        return { effects, arms, failures, reward: decision!.reward, transactions };
+      };
+      const one = await outcome(false, 0);
+      const grouped = await outcome(true, 500_000);
+      expect(one.transactions).toBe(40);
+      // the first pipeline starts a transaction at once, the other 39 wait for it and go together
+      expect(grouped.transactions).toBe(2);
+      expect(grouped.effects).toEqual(one.effects);
+      expect(new Set(one.effects)).toEqual(new Set(['added', 'corrected', 'removed']));
+      expect(grouped.arms.map((a) => [a.hash, a.runs, a.successes])).toEqual(
+        one.arms.map((a) => [a.hash, a.runs, a.successes]),
+      );
+      for (const [i, a] of grouped.arms.entries()) {
+        expect(a.mean).toBeCloseTo(one.arms[i]!.mean, 12);
+        expect(a.effectiveRuns).toBeCloseTo(one.arms[i]!.effectiveRuns, 12);
+      }
+      expect(grouped.failures).toEqual(one.failures);
+      expect(grouped.reward).toEqual(one.reward);
+    });
+
+    it('a pipeline the store refuses fails alone; the others of its group are recorded', async (t) => {
+      if (!store) return t.skip();
+      const c = ctx();
+      const l = learner();
+      // a failed job without a stage breaks a NOT NULL constraint of the store, inside the group's transaction
+      const bad = run({
+        ...c,
+        status: 'failed',
+        failedJobs: [{ name: 'x', stage: null as unknown as string, failure_reason: null, allow_failure: false }],
+      });
+      const good = [run({ ...c }), run({ ...c }), run({ ...c, status: 'failed' })];
+      const settled = await Promise.allSettled([
+        l.observeRun(good[0]!),
+        l.observeRun(bad),
+        ...good.slice(1).map((r) => l.observeRun(r)),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const [arm] = await l.arms(c);
+      expect(arm).toMatchObject({ hash: A, runs: 3, successes: 2 });
+      expect(await l.recordedRun(bad.pipelineId)).toBeNull();
+    });
+
     it('keeps job-level failure statistics', async (t) => {
       if (!store) return t.skip();
       const c = ctx();
