@@ -5,7 +5,8 @@
 // medians; the real pipeline_success payload with distinct pipeline ids; jobs processed against the
 // fake GitLab (its own process, no rate limit). Prints figures; asserts nothing.
 //   npm run bench:webhooks     (BENCH_ONLY=bare,embedded,postgres,workers; BENCH_GITLAB_RATE_LIMIT; BENCH_ROUNDS, BENCH_ROUND_S,
-//                               BENCH_CONNECTIONS, BENCH_PIPELINES, BENCH_DRAIN_S; DATABASE_URL to reuse a server)
+//                               BENCH_CONNECTIONS, BENCH_PIPELINES, BENCH_DRAIN_S; DATABASE_URL to reuse a server;
+//                               PIPELINE_LEARNER_WORKER_CONCURRENCY is passed on to the service)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -144,6 +145,9 @@ async function main() {
       LOG_LEVEL: 'warn',
       // no client-side GitLab rate limit unless asked for (BENCH_GITLAB_RATE_LIMIT=2000: GitLab.com's)
       PIPELINE_LEARNER_GITLAB_RATE_LIMIT_PER_MIN: process.env.BENCH_GITLAB_RATE_LIMIT ?? '0',
+      ...(process.env.PIPELINE_LEARNER_WORKER_CONCURRENCY
+        ? { PIPELINE_LEARNER_WORKER_CONCURRENCY: process.env.PIPELINE_LEARNER_WORKER_CONCURRENCY }
+        : {}),
     };
     if (!databaseUrl) {
       // initdb leaves PGlite's heap large; an operator's first start does it once

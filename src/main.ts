@@ -582,8 +582,8 @@ export async function startOnStore(
     backoffBaseMs: config.jobs.backoffBaseMs,
     backoffMaxMs: config.jobs.backoffMaxMs,
     secrets: configSecrets(config, [secret.secret]),
-    // a worker sharing the HTTP thread yields to a burst of webhooks (worker processes need not)
-    intakeBusy: pressure ? () => pressure.busy() : undefined,
+    // a worker sharing the HTTP thread yields to webhooks (worker processes need not)
+    intake: pressure ? () => pressure.level() : undefined,
   });
 
   const wake = () => {

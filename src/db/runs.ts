@@ -105,11 +105,6 @@ export interface RunRow extends RunInput {
  * before, null when this is the first record.
  */
 export async function upsertRun(db: Db, r: RunInput): Promise<{ previousStatus: string | null }> {
-  const before = await db
-    .selectFrom('pipeline_runs')
-    .select('status')
-    .where('pipeline_id', '=', r.pipelineId)
-    .executeTakeFirst();
   const values = {
     iid: r.iid,
     project_id: r.projectId,
@@ -130,12 +125,16 @@ export async function upsertRun(db: Db, r: RunInput): Promise<{ previousStatus: 
     framework: r.framework,
     finished_at: r.finishedAt,
   };
-  await db
+  // one statement: every part of a WITH sees the table as it was before the insert, so `before` is
+  // the row this upsert replaces
+  const row = await db
+    .with('before', (qb) => qb.selectFrom('pipeline_runs').select('status').where('pipeline_id', '=', r.pipelineId))
     .insertInto('pipeline_runs')
     .values({ pipeline_id: r.pipelineId, ...values })
     .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
-    .execute();
-  return { previousStatus: before?.status ?? null };
+    .returning((eb) => eb.selectFrom('before').select('status').as('previous_status'))
+    .executeTakeFirstOrThrow();
+  return { previousStatus: row.previous_status ?? null };
 }
 
 function toRunRow(r: Selectable<PipelineRunsTable>): RunRow {

@@ -6,6 +6,7 @@ import { errorMessage, isRetryable, UserFacingError } from '../errors.js';
 import { GitLabError } from '../gitlab/GitLab.js';
 import type { Logger } from '../log.js';
 import { scrubSecrets } from '../log.js';
+import type { IntakeLevel } from './intakePressure.js';
 
 export interface JobContext {
   job: ClaimedJob;
@@ -31,12 +32,15 @@ export interface WorkerOptions {
   workerId?: string;
   random?: () => number;
   /**
-   * The embedded store runs intake and jobs on one thread and one database session: while this
-   * says webhooks are arriving, the worker runs one job at a time and rests as long as each job
-   * took before claiming the next, so at least half of the thread is left for acknowledgements
-   * (GitLab waits 10 s and disables a hook after four failures; a queued job can wait).
+   * Webhook intake in the same process (intakePressure.ts). While deliveries arrive the worker runs at
+   * most `arrivingConcurrency` jobs at once; while they saturate the thread, one job at a time, resting
+   * as long as each job took before claiming the next, so at least half of the thread is left for
+   * acknowledgements (GitLab waits 10 s and disables a hook after four failures; a queued job can wait).
+   * Full `concurrency` while intake is quiet.
    */
-  intakeBusy?: () => boolean;
+  intake?: () => IntakeLevel;
+  /** jobs at once while deliveries arrive (default 4) */
+  arrivingConcurrency?: number;
 }
 
 /** the longest rest between two jobs while intake is busy (jobs still drain during a long burst) */
@@ -107,7 +111,14 @@ export function createWorker(o: WorkerOptions): Worker {
   /** while intake is busy: no claim before this time (see intakeBusy) */
   let restUntil = 0;
   let restTimer: NodeJS.Timeout | null = null;
-  const paced = () => o.intakeBusy?.() === true;
+  const paced = () => o.intake?.() === 'saturated';
+  /** how many jobs may run at once now, and whether to rest between them */
+  function capacity(): { cap: number; busy: boolean } {
+    const level = o.intake?.() ?? 'quiet';
+    if (level === 'saturated') return { cap: 1, busy: true };
+    if (level === 'arriving') return { cap: Math.min(o.concurrency, o.arrivingConcurrency ?? 4), busy: false };
+    return { cap: o.concurrency, busy: false };
+  }
 
   function afterJob(elapsedMs: number): void {
     if (stopping) return;
@@ -209,8 +220,7 @@ export function createWorker(o: WorkerOptions): Worker {
         }
         // one statement claims as many jobs as there are free slots
         for (;;) {
-          const busy = paced();
-          const cap = busy ? 1 : o.concurrency;
+          const { cap, busy } = capacity();
           if (stopping || inFlight.size >= cap || (busy && Date.now() < restUntil)) break;
           const free = cap - inFlight.size;
           const jobs = await claimJobs(o.db, { workerId: id, kinds, leaseMs: o.leaseMs, limit: free });

@@ -14,18 +14,23 @@ export interface IntakePressureOptions {
   utilization?: () => number;
 }
 
+/**
+ * `quiet`: no delivery lately; `arriving`: deliveries are arriving and the event loop has room;
+ * `saturated`: deliveries are arriving and the loop has no time to spare.
+ */
+export type IntakeLevel = 'quiet' | 'arriving' | 'saturated';
+
 export interface IntakePressure {
-  /** webhooks are arriving and the event loop has no time to spare: a worker in this process should yield */
-  busy(): boolean;
+  level(): IntakeLevel;
   stop(): void;
 }
 
 /**
- * When a job worker shares the HTTP process, webhooks and jobs compete for one event loop. The worker
- * yields (see the Worker's `intakeBusy`) only while both hold: deliveries are arriving, and the loop
- * was saturated in the last window. A steady trickle of webhooks (tens per second) leaves the loop
- * room, so the worker keeps its full pace and the queue stays short; a burst saturates it, and then
- * acknowledgements go first.
+ * When a job worker shares the HTTP process, webhooks and jobs compete for one event loop (and, on a
+ * small machine, for the cores the database needs too). The worker (its `intake` option) runs at full
+ * concurrency only while intake is quiet, at a few jobs at once while deliveries arrive, and one job
+ * at a time with rests while they saturate the loop: a burst is acknowledged first, and the queue it
+ * leaves drains at full pace once it is over.
  */
 export function createIntakePressure(o: IntakePressureOptions): IntakePressure {
   const quietMs = o.quietMs ?? 200;
@@ -46,7 +51,7 @@ export function createIntakePressure(o: IntakePressureOptions): IntakePressure {
   }
   const sample = utilization;
   return {
-    busy: () => now() - o.lastAcceptedAt() < quietMs && sample() > saturation,
+    level: () => (now() - o.lastAcceptedAt() >= quietMs ? 'quiet' : sample() > saturation ? 'saturated' : 'arriving'),
     stop: () => {
       if (timer) clearInterval(timer);
       timer = null;

@@ -22,16 +22,21 @@ const BATCH = 500;
  */
 export class EmbeddedVectorIndex implements VectorIndex {
   private readonly embeddings = new Map<string, Map<string, { stamp: string; embedding: Float32Array }>>();
+  /**
+   * Per collection, the dimension this process last wrote (an upsert of that dimension skips the check
+   * read). A collection another process emptied and refilled at another dimension is caught at query time.
+   */
+  private readonly dimensions = new Map<string, number>();
 
   constructor(private readonly db: Kysely<VectorTables>) {}
 
   async upsert(collection: string, records: VectorRecord[]): Promise<void> {
     validateRecords(collection, records);
     if (records.length === 0) return;
-    const dim = await this.dimension(collection);
-    if (dim !== null && dim !== records[0].embedding.length) {
-      throw new DimensionMismatchError(collection, dim, records[0].embedding.length);
-    }
+    const wanted = records[0].embedding.length;
+    // the dimension a collection was seen to hold, read again only when it seems to differ
+    const dim = this.dimensions.get(collection) === wanted ? wanted : await this.dimension(collection);
+    if (dim !== null && dim !== wanted) throw new DimensionMismatchError(collection, dim, wanted);
     for (let i = 0; i < records.length; i += BATCH) {
       const rows = records.slice(i, i + BATCH).map((r) => ({
         collection,
@@ -54,6 +59,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
         )
         .execute();
     }
+    this.dimensions.set(collection, wanted);
   }
 
   async get(collection: string, ids: string[]): Promise<VectorRecord[]> {
@@ -168,6 +174,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
   async dropCollection(collection: string): Promise<void> {
     validateCollectionName(collection);
     await this.db.deleteFrom('vector_records').where('collection', '=', collection).execute();
+    this.dimensions.delete(collection);
   }
 
   private cacheFor(collection: string, expected: number) {

@@ -13,7 +13,7 @@ async function run(
   pipelineId: number,
   o: { hash: string; status: string; tenant?: string; lang?: string },
 ) {
-  await upsertRun(store.db, {
+  return upsertRun(store.db, {
     pipelineId,
     iid: pipelineId,
     projectId: 1,
@@ -76,6 +76,21 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     if (!store) return ctx.skip();
     await store.db.deleteFrom('jobs').execute();
     await store.db.deleteFrom('pipeline_runs').execute();
+  });
+
+  it('an upsert says what the row it replaced had as status, in one statement', async (t) => {
+    if (!store) return t.skip();
+    const id = 990_001;
+    expect(await run(store, id, { hash: 'h-a', status: 'success' })).toEqual({ previousStatus: null });
+    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toEqual({ previousStatus: 'success' });
+    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toEqual({ previousStatus: 'failed' });
+    const row = await store.db
+      .selectFrom('pipeline_runs')
+      .select('status')
+      .where('pipeline_id', '=', id)
+      .executeTakeFirst();
+    expect(row?.status).toBe('failed');
+    await store.db.deleteFrom('pipeline_runs').where('pipeline_id', '=', id).execute();
   });
 
   it('the trigger-kept config_success equals a recount through inserts, retries, key changes and deletes', async () => {

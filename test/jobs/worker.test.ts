@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claimJob, enqueueJob, listJobs, retryDeadJobs } from '../../src/db/jobQueue.js';
 import { openPostgres, type Store } from '../../src/db/openDatabase.js';
 import { GitLabError } from '../../src/gitlab/GitLab.js';
+import type { IntakeLevel } from '../../src/jobs/intakePressure.js';
 import { createWorker, type JobHandlers, retryDelayMs } from '../../src/jobs/Worker.js';
 import { captureLogger } from '../intake/helpers.js';
 import { createTestDatabase, openTestStore, storeKinds } from '../support/db.js';
@@ -118,11 +119,11 @@ describe.each(storeKinds)('job worker on %s', (kind) => {
     expect(dead.lastError).toMatch(why);
   });
 
-  it('while intake is busy runs one job at a time and still drains the queue; at full concurrency when it is quiet', async () => {
-    const peak = async (busy: boolean) => {
+  it('one job at a time while intake saturates the thread, a few while deliveries arrive, all slots when quiet; the queue drains each way', async () => {
+    const peak = async (level: IntakeLevel) => {
       await store!.db.deleteFrom('jobs').execute();
       const ids: number[] = [];
-      for (let i = 0; i < 6; i++)
+      for (let i = 0; i < 8; i++)
         ids.push((await enqueueJob(store!.db, { kind: 'slow', payload: {}, maxAttempts: 1 })).id);
       let running = 0;
       let most = 0;
@@ -137,10 +138,11 @@ describe.each(storeKinds)('job worker on %s', (kind) => {
           },
         },
         {
-          concurrency: 3,
-          intakeBusy: () => {
+          concurrency: 5,
+          arrivingConcurrency: 2,
+          intake: () => {
             busyAsked++;
-            return busy;
+            return level;
           },
         },
       );
@@ -150,8 +152,9 @@ describe.each(storeKinds)('job worker on %s', (kind) => {
       expect(busyAsked).toBeGreaterThan(0);
       return most;
     };
-    expect(await peak(true)).toBe(1);
-    expect(await peak(false)).toBe(3);
+    expect(await peak('saturated')).toBe(1);
+    expect(await peak('arriving')).toBe(2);
+    expect(await peak('quiet')).toBe(5);
   });
 
   it('leaves jobs of kinds without a handler queued', async () => {
