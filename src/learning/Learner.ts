@@ -299,9 +299,10 @@ export class Learner implements Chooser {
    * caller's promise settles when its pipeline is committed.
    */
   observeRun(input: ObservedRun): Promise<ObserveEffect> {
-    const context = normaliseContext(input);
-    const key = `${context.tenant}\u0000${context.language}\u0000${context.framework}`;
+    // inside the executor: a malformed input rejects like the async method it replaces, never throws
     return new Promise((resolve, reject) => {
+      const context = normaliseContext(input);
+      const key = `${context.tenant}\u0000${context.language}\u0000${context.framework}`;
       const waiting = this.waiting.get(key) ?? [];
       this.waiting.set(key, waiting);
       waiting.push({ input, resolve, reject });
