@@ -62,8 +62,7 @@ const schema = z.object({
   PIPELINE_LEARNER_PAYLOAD_RETENTION_DAYS: int(0).default(30),
   PIPELINE_LEARNER_MAX_BODY_BYTES: int(1).default(25 * 1024 * 1024),
   PIPELINE_LEARNER_SIGNATURE_TOLERANCE_S: int(1).default(300),
-  /** default: 32 on PostgreSQL, 4 on the embedded store (one session, shared with intake) */
-  PIPELINE_LEARNER_WORKER_CONCURRENCY: int(1).optional(),
+  PIPELINE_LEARNER_WORKER_CONCURRENCY: int(1).default(32),
   PIPELINE_LEARNER_JOB_MAX_ATTEMPTS: int(1).default(8),
   PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS: int(1).default(2000),
   PIPELINE_LEARNER_JOB_BACKOFF_MAX_MS: int(1).default(15 * 60 * 1000),
@@ -304,7 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : null,
     logLevel: e.LOG_LEVEL,
     jobs: {
-      concurrency: e.PIPELINE_LEARNER_WORKER_CONCURRENCY ?? (e.DATABASE_URL ? 32 : 4),
+      concurrency: e.PIPELINE_LEARNER_WORKER_CONCURRENCY,
       maxAttempts: e.PIPELINE_LEARNER_JOB_MAX_ATTEMPTS,
       backoffBaseMs: e.PIPELINE_LEARNER_JOB_BACKOFF_BASE_MS,
       backoffMaxMs: e.PIPELINE_LEARNER_JOB_BACKOFF_MAX_MS,
