@@ -108,7 +108,7 @@ export function createWorker(o: WorkerOptions): Worker {
   /** consecutive failed claims (the database is unreachable): polls back off, logs are spaced */
   let claimFailures = 0;
   let lastFailureLog = 0;
-  /** while intake is busy: no claim before this time (see intakeBusy) */
+  /** while intake saturates the thread: no claim before this time (see `intake`) */
   let restUntil = 0;
   let restTimer: NodeJS.Timeout | null = null;
   const paced = () => o.intake?.() === 'saturated';
