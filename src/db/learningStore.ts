@@ -264,25 +264,6 @@ export async function getRuns(db: Db, pipelineIds: readonly number[]): Promise<S
   return rows.map((r) => runFromRow(r, failed.get(num(r.pipeline_id)) ?? []));
 }
 
-const RUN_COLUMNS = [
-  'tenant',
-  'language',
-  'framework',
-  'project_path',
-  'config_hash',
-  'slot',
-  'success',
-  'duration_s',
-  'stages_count',
-  'at',
-  'updated_at',
-  'attribution',
-  'attribution_summary',
-  'tests_total',
-  'tests_failed',
-  'coverage',
-] as const;
-
 /** Writes runs (one row per pipeline id: give each id once) with their failed jobs, in two round trips. */
 export async function putRuns(db: Db, runs: readonly StoredRun[]): Promise<void> {
   if (runs.length === 0) return;
@@ -311,7 +292,14 @@ export async function putRuns(db: Db, runs: readonly StoredRun[]): Promise<void>
       .onConflict((oc) =>
         oc
           .column('pipeline_id')
-          .doUpdateSet((eb) => Object.fromEntries(RUN_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+          // every column of the row but the key, from the row itself
+          .doUpdateSet((eb) =>
+            Object.fromEntries(
+              (Object.keys(rows[0]!) as Array<keyof (typeof rows)[number]>)
+                .filter((c) => c !== 'pipeline_id')
+                .map((c) => [c, eb.ref(`excluded.${c}`)]),
+            ),
+          ),
       )
       .execute(),
     db

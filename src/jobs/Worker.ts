@@ -111,7 +111,6 @@ export function createWorker(o: WorkerOptions): Worker {
   /** while intake saturates the thread: no claim before this time (see `intake`) */
   let restUntil = 0;
   let restTimer: NodeJS.Timeout | null = null;
-  const paced = () => o.intake?.() === 'saturated';
   /** how many jobs may run at once now, and whether to rest between them */
   function capacity(): { cap: number; busy: boolean } {
     const level = o.intake?.() ?? 'quiet';
@@ -122,7 +121,7 @@ export function createWorker(o: WorkerOptions): Worker {
 
   function afterJob(elapsedMs: number): void {
     if (stopping) return;
-    if (!paced()) {
+    if (!capacity().busy) {
       void claimLoop();
       return;
     }
