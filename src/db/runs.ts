@@ -9,15 +9,33 @@ export interface ProjectRow {
   ciConfigPath: string | null;
 }
 
+/**
+ * Projects seen in events. A project whose row is unchanged and was touched within the last minute is
+ * not written again: every pipeline of a busy project would otherwise rewrite (and row-lock until its
+ * commit) the same row, and the reconciler's recency order needs no finer grain than that.
+ */
 export async function upsertProject(db: Db, p: ProjectRow): Promise<void> {
+  const fresh = db
+    .selectFrom('projects')
+    .select(sql<number>`1`.as('one'))
+    .where('project_id', '=', p.projectId)
+    .where('path_with_namespace', '=', p.pathWithNamespace)
+    .where('tenant', '=', p.tenant)
+    .where('ci_config_path', 'is not distinct from', p.ciConfigPath)
+    .where('last_event_at', '>', sql<Date>`now() - interval '60 seconds'`);
   await db
     .insertInto('projects')
-    .values({
-      project_id: p.projectId,
-      path_with_namespace: p.pathWithNamespace,
-      tenant: p.tenant,
-      ci_config_path: p.ciConfigPath,
-    })
+    .columns(['project_id', 'path_with_namespace', 'tenant', 'ci_config_path'])
+    .expression(
+      db
+        .selectNoFrom([
+          sql<number>`cast(${p.projectId} as bigint)`.as('project_id'),
+          sql<string>`cast(${p.pathWithNamespace} as text)`.as('path_with_namespace'),
+          sql<string>`cast(${p.tenant} as text)`.as('tenant'),
+          sql<string | null>`cast(${p.ciConfigPath} as text)`.as('ci_config_path'),
+        ])
+        .where(({ not, exists }) => not(exists(fresh))),
+    )
     .onConflict((oc) =>
       oc.column('project_id').doUpdateSet({
         path_with_namespace: p.pathWithNamespace,
@@ -201,6 +219,8 @@ export interface SuccessfulConfiguration {
   finishedAt: Date | null;
   recordedAt: Date;
   runCount: number;
+  /** the jobs of the latest successful run (only when asked for with `withJobs`) */
+  jobs?: RunJob[];
 }
 
 /**
@@ -218,6 +238,8 @@ export async function successfulConfigurations(
     configHash?: string;
     limit?: number;
     offset?: number;
+    /** also the latest successful run's jobs, in the same statement */
+    withJobs?: boolean;
   },
 ): Promise<SuccessfulConfiguration[]> {
   let q = db
@@ -244,6 +266,9 @@ export async function successfulConfigurations(
   if (filter.tenant) q = q.where('s.tenant', '=', filter.tenant);
   if (filter.configHash) q = q.where('s.config_hash', '=', filter.configHash);
   const rows = await q
+    .$if(filter.withJobs === true, (qb) =>
+      qb.leftJoin('pipeline_runs as r', 'r.pipeline_id', 's.success_id').select('r.jobs'),
+    )
     .orderBy('s.success_id', 'desc')
     .limit(filter.limit ?? 100)
     .offset(filter.offset ?? 0)
@@ -262,6 +287,7 @@ export async function successfulConfigurations(
     finishedAt: r.success_finished_at,
     recordedAt: r.success_recorded_at ?? new Date(0),
     runCount: Number(r.successes),
+    ...(filter.withJobs ? { jobs: r.jobs ?? [] } : {}),
   }));
 }
 

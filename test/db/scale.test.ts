@@ -2,8 +2,15 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claimJobs, completeJobs, enqueueJob, listJobs } from '../../src/db/jobQueue.js';
 import type { Store } from '../../src/db/openDatabase.js';
-import { insertConfiguration, recountConfigSuccess, successfulConfigurations, upsertRun } from '../../src/db/runs.js';
+import {
+  insertConfiguration,
+  recountConfigSuccess,
+  successfulConfigurations,
+  upsertProject,
+  upsertRun,
+} from '../../src/db/runs.js';
 import { withIntakePriority } from '../../src/db/SerialPGliteDialect.js';
+import type { RunJob } from '../../src/db/tables/core.js';
 import { openTestStore, storeKinds } from '../support/db.js';
 
 const HASHES = ['h-a', 'h-b', 'h-c'];
@@ -11,7 +18,7 @@ const HASHES = ['h-a', 'h-b', 'h-c'];
 async function run(
   store: Store,
   pipelineId: number,
-  o: { hash: string; status: string; tenant?: string; lang?: string },
+  o: { hash: string; status: string; tenant?: string; lang?: string; jobs?: RunJob[] },
 ) {
   return upsertRun(store.db, {
     pipelineId,
@@ -25,7 +32,7 @@ async function run(
     status: o.status,
     durationS: pipelineId,
     queuedDurationS: 1,
-    jobs: [],
+    jobs: o.jobs ?? [],
     failedJobs: [],
     stagesCount: 2,
     configHash: o.hash,
@@ -141,6 +148,53 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     expect([a.pipelineId, a.runCount]).toEqual([10, 1]);
     await run(s, 10, { hash: 'h-a', status: 'failed' });
     expect(await successfulConfigurations(s.db, { configHash: 'h-a' })).toEqual([]);
+  });
+
+  it("withJobs brings the latest success's jobs in the same read, and only when asked", async () => {
+    const s = store!;
+    const job = (name: string, status: string): RunJob => ({
+      id: null,
+      name,
+      stage: 'test',
+      status,
+      failure_reason: null,
+      allow_failure: false,
+      when: 'on_success',
+    });
+    await run(s, 20, { hash: 'h-b', status: 'success', jobs: [job('unit', 'success')] });
+    await run(s, 21, { hash: 'h-b', status: 'success', jobs: [job('unit', 'success'), job('lint', 'success')] });
+    await run(s, 22, { hash: 'h-b', status: 'failed', jobs: [job('unit', 'failed')] });
+    const [b] = await successfulConfigurations(s.db, { configHash: 'h-b', withJobs: true });
+    expect(b?.pipelineId).toBe(21);
+    expect(b?.jobs?.map((j) => j.name)).toEqual(['unit', 'lint']);
+    expect((await successfulConfigurations(s.db, { configHash: 'h-b' }))[0]).not.toHaveProperty('jobs');
+  });
+
+  it('a project unchanged and seen within the minute is not written again; a change or an older row is', async () => {
+    const s = store!;
+    const project = { projectId: 4242, pathWithNamespace: 'acme/busy', tenant: 'acme', ciConfigPath: null };
+    const version = async () =>
+      (
+        await sql<{ v: string; path: string; cfg: string | null; at: Date }>`
+          select xmin::text as v, path_with_namespace as path, ci_config_path as cfg, last_event_at as at
+            from projects where project_id = 4242`.execute(s.db)
+      ).rows[0]!;
+    await upsertProject(s.db, project);
+    const first = await version();
+    await upsertProject(s.db, project);
+    expect((await version()).v).toBe(first.v);
+    await upsertProject(s.db, { ...project, ciConfigPath: 'ci/main.yml' });
+    const changed = await version();
+    expect(changed.v).not.toBe(first.v);
+    expect(changed.cfg).toBe('ci/main.yml');
+    // seen more than a minute ago: touched again, so the reconciler's recency order stays right
+    await sql`update projects set last_event_at = now() - interval '2 minutes' where project_id = 4242`.execute(s.db);
+    const stale = await version();
+    await upsertProject(s.db, { ...project, ciConfigPath: 'ci/main.yml' });
+    const touched = await version();
+    expect(touched.v).not.toBe(stale.v);
+    expect(touched.at.getTime()).toBeGreaterThan(stale.at.getTime());
+    await s.db.deleteFrom('projects').where('project_id', '=', 4242).execute();
   });
 
   it('claims a batch of due jobs in one statement, never the same job twice, and completes them in one', async () => {
