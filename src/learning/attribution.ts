@@ -359,11 +359,17 @@ const NOT_JOBS = new Set([
 /** GitLab's stages when a configuration lists none. */
 export const DEFAULT_STAGES = ['.pre', 'build', 'test', 'deploy', '.post'];
 
+export interface ConfigurationFacts {
+  stages: string[];
+  testJobs: string[];
+  includes: boolean;
+}
+
 /**
  * What a configuration (parsed YAML, `doc.toJS()`) tells attribution: its stages in order, the jobs that
  * declare `artifacts:reports:junit`, and whether it may declare more than we can see (`include:`).
  */
-export function configurationFacts(config: unknown): { stages: string[]; testJobs: string[]; includes: boolean } {
+export function configurationFacts(config: unknown): ConfigurationFacts {
   if (!config || typeof config !== 'object' || Array.isArray(config)) {
     return { stages: DEFAULT_STAGES, testJobs: [], includes: false };
   }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
+import { boundedMemo } from '../boundedMemo.js';
 
 /**
  * Embeddings computed by the service itself: signed feature hashing over what a repository and a CI
@@ -128,12 +130,36 @@ function add(bag: Bag, group: Group, feature: string, weight = 1): void {
   g.set(f, (g.get(f) ?? 0) + weight);
 }
 
+/** Configuration embeddings computed in this process, by a hash of their inputs. */
+const configurationEmbedding = boundedMemo<readonly number[]>(256);
+
+/**
+ * A configuration's embedding. Every pipeline of a configuration rebuilds its vector record, and parsing
+ * its YAML again each time was most of that work; a pure function of its inputs, so it is kept by them.
+ */
 export function embedConfiguration(input: ConfigurationEmbeddingInput): number[] {
-  const bag: Bag = new Map();
-  addStack(bag, input.language, input.framework, input.extra?.buildTool);
-  addConfig(bag, input.config);
-  addExtras(bag, input.extra);
-  return vectorize(bag);
+  const { language, framework, config, extra } = input;
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        language,
+        framework ?? null,
+        extra?.buildTool ?? null,
+        extra?.dockerfile ?? null,
+        extra?.features ?? null,
+      ]),
+    )
+    .update('\n')
+    .update(config)
+    .digest('base64');
+  const vector = configurationEmbedding(key, () => {
+    const bag: Bag = new Map();
+    addStack(bag, language, framework, extra?.buildTool);
+    addConfig(bag, config);
+    addExtras(bag, extra);
+    return Object.freeze(vectorize(bag));
+  });
+  return [...vector];
 }
 
 export function embedRepository(repo: RepositoryLike): number[] {

@@ -117,6 +117,22 @@ describe('embedConfiguration', () => {
     expect(a.every(Number.isFinite)).toBe(true);
   });
 
+  it("a kept embedding is a copy: changing one caller's array does not change the next", () => {
+    const a = go(goGin);
+    const copy = [...a];
+    a.fill(0);
+    expect(go(goGin)).toEqual(copy);
+    // every input is part of the key: another Dockerfile, another framework give another vector
+    const withDockerfile = embedConfiguration({
+      language: 'go',
+      framework: 'gin',
+      config: goGin,
+      extra: { dockerfile: 'FROM golang:1.22\nRUN go build ./...\n' },
+    });
+    expect(withDockerfile).not.toEqual(copy);
+    expect(embedConfiguration({ language: 'go', framework: 'echo', config: goGin })).not.toEqual(copy);
+  });
+
   it('puts similar configurations of one stack closer than other stacks', () => {
     const base = go(goGin);
     const variant = go(goGinVariant);

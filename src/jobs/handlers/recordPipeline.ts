@@ -1,8 +1,8 @@
 import { parseDocument } from 'yaml';
+import { boundedMemo } from '../../boundedMemo.js';
 import type { Db } from '../../db/database.js';
 import {
   getConfiguration,
-  getRun,
   insertConfiguration,
   successfulConfigurations,
   upsertProject,
@@ -15,6 +15,7 @@ import { type GitLab, GitLabError, type ProjectRef } from '../../gitlab/GitLab.j
 import {
   type Attribution,
   attributePipeline,
+  type ConfigurationFacts,
   configurationFacts,
   type JobEvidence,
   testReportFromGitLab,
@@ -127,6 +128,37 @@ function configLocation(
   return { project, path, ref, label: raw };
 }
 
+interface ParsedConfiguration {
+  /** the first YAML error, null when the text parses */
+  yamlError: string | null;
+  /** what attribution needs of it (the defaults when it does not parse) */
+  facts: ConfigurationFacts;
+}
+
+/** Configurations parsed in this process, by the hash of the text parsed. */
+const parsedConfiguration = boundedMemo<ParsedConfiguration>(256);
+
+/**
+ * Parses a configuration once per process, not once per pipeline: most pipelines run a configuration
+ * seen before, and YAML parsing was the largest part of a job's own CPU after the database driver.
+ */
+function parseConfiguration(text: string): ParsedConfiguration {
+  return parsedConfiguration(sha256(text), () => {
+    const doc = parseDocument(text);
+    const yamlError = doc.errors[0]?.message ?? null;
+    const facts = configurationFacts(yamlError ? null : doc.toJS());
+    // shared by every pipeline of this configuration: frozen, so a caller cannot change another's
+    return Object.freeze({
+      yamlError,
+      facts: Object.freeze({
+        ...facts,
+        stages: Object.freeze([...facts.stages]) as string[],
+        testJobs: Object.freeze([...facts.testJobs]) as string[],
+      }),
+    });
+  });
+}
+
 /**
  * Records one pipeline: configuration by hash (first write wins), one run row per pipeline id,
  * vector evidence, then the learner. Every step is idempotent, so a job re-run after a crash
@@ -152,13 +184,13 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
   const framework = stack.framework.toLowerCase();
 
   let configHash: string | null = null;
-  let parsedConfig: unknown = null;
+  let configFacts: ConfigurationFacts | null = null;
   if (config !== null) {
     // the hash of the file as committed, also when the cache handed out its masked text
     configHash = configSha256 ?? sha256(config);
-    const doc = parseDocument(config);
-    parsedConfig = doc.errors.length ? null : doc.toJS();
-    const yamlError = doc.errors[0]?.message ?? null;
+    const parsed = parseConfiguration(config);
+    configFacts = parsed.facts;
+    const yamlError = parsed.yamlError;
     if (yamlError) log.warn({ config_hash: configHash.slice(0, 12) }, 'CI configuration is not valid YAML');
     await insertConfiguration(deps.db, {
       hash: configHash,
@@ -200,7 +232,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
 
   if (configHash) await syncVectors(deps, { s, configHash, language, framework, tenant, failedJobs, previousStatus });
 
-  const attribution = configHash ? await attributionOf(deps, s, parsedConfig, log) : null;
+  const attribution = configFacts ? await attributionOf(deps, s, configFacts, log) : null;
   await deps.learner.observeRun({
     tenant,
     language,
@@ -276,11 +308,10 @@ async function readRepositoryFacts(
 async function attributionOf(
   deps: RecordDeps,
   s: PipelineSnapshot,
-  config: unknown,
+  facts: ConfigurationFacts,
   log: Logger,
 ): Promise<Attribution | null> {
   if (s.status !== 'success' && s.status !== 'failed') return null;
-  const facts = configurationFacts(config);
   let jobs: JobEvidence[] = s.jobs.map((j, i) => ({
     id: j.id ?? -1 - i,
     name: j.name,
@@ -345,12 +376,11 @@ async function syncVectors(
 ): Promise<void> {
   const { s, configHash, language, framework } = x;
   const successId = successDocumentId(language, framework, configHash);
-  const all = await successfulConfigurations(deps.db, { configHash, limit: 1000 });
+  const all = await successfulConfigurations(deps.db, { configHash, limit: 1000, withJobs: true });
   const latest = all[0];
   if (latest) {
     const runCount = all.reduce((n, c) => n + c.runCount, 0);
-    const latestJobs =
-      latest.pipelineId === s.pipelineId ? s.jobs : ((await getRun(deps.db, latest.pipelineId))?.jobs ?? []);
+    const latestJobs = latest.pipelineId === s.pipelineId ? s.jobs : (latest.jobs ?? []);
     const [existing] = await deps.vectors.get(COLLECTIONS.successful, [successId]);
     const record = buildSuccessRecord(
       {
