@@ -113,7 +113,7 @@ async function main() {
     if (STATEMENTS) {
       const top = await q(`select calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) as query
                              from pg_stat_statements where query not like '%pg_stat_statements%' and query not like '%from jobs where status in%'
-                            order by total_exec_time desc limit 8`);
+                            order by total_exec_time desc limit ${Number(process.env.BENCH_PG_STATEMENTS_TOP ?? 8)}`);
       for (const t of top)
         console.log(
           `  ${(t.total_exec_time / accepted).toFixed(2).padStart(6)} ms/job  ${String(t.calls).padStart(6)} calls  ${t.query}`,

@@ -44,7 +44,9 @@ export function treeRssMb(pid) {
 
 /** Starts a child and resolves with its URL once it prints "listening on <url>". */
 export function startChild(args, env) {
-  const child = spawn(process.execPath, args, {
+  // BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there when it exits (open it in Chrome's DevTools)
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
