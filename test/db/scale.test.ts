@@ -170,6 +170,66 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     expect((await successfulConfigurations(s.db, { configHash: 'h-b' }))[0]).not.toHaveProperty('jobs');
   });
 
+  it('a run is written with its project and a new configuration in one statement, the reference checked', async () => {
+    const s = store!;
+    const runOf = (hash: string) => ({
+      pipelineId: 770_001,
+      iid: 1,
+      projectId: 7701,
+      projectPath: 'acme/one-trip',
+      tenant: 'acme',
+      sha: 'b'.repeat(40),
+      ref: 'main',
+      source: 'push',
+      status: 'success',
+      durationS: 3,
+      queuedDurationS: 1,
+      jobs: [],
+      failedJobs: [],
+      stagesCount: 1,
+      configHash: hash,
+      configPath: '.gitlab-ci.yml',
+      language: 'go',
+      framework: 'generic',
+      finishedAt: new Date(),
+    });
+    // without its configuration the reference refuses the run: the combined write below is not vacuous
+    await expect(upsertRun(s.db, runOf('h-new'))).rejects.toThrow();
+    const configuration = {
+      hash: 'h-new',
+      content: 'test:\n  script: [go test ./...]\n',
+      dockerfile: null,
+      validYaml: true,
+      yamlError: null,
+      language: 'go',
+      framework: 'generic',
+      projectPath: 'acme/one-trip',
+    };
+    const project = { projectId: 7701, pathWithNamespace: 'acme/one-trip', tenant: 'acme', ciConfigPath: null };
+    expect(await upsertRun(s.db, runOf('h-new'), { project, configuration })).toEqual({ previousStatus: null });
+    const stored = await s.db.selectFrom('configurations').selectAll().where('hash', '=', 'h-new').executeTakeFirst();
+    expect(stored?.content).toBe(configuration.content);
+    const p = await s.db.selectFrom('projects').selectAll().where('project_id', '=', 7701).executeTakeFirst();
+    expect(p?.path_with_namespace).toBe('acme/one-trip');
+    // again (a retry): the configuration's first write wins, the run reports what it replaced
+    expect(
+      await upsertRun(
+        s.db,
+        { ...runOf('h-new'), status: 'failed' },
+        { project, configuration: { ...configuration, content: '# other\n' } },
+      ),
+    ).toEqual({ previousStatus: 'success' });
+    const again = await s.db
+      .selectFrom('configurations')
+      .select('content')
+      .where('hash', '=', 'h-new')
+      .executeTakeFirst();
+    expect(again?.content).toBe(configuration.content);
+    await s.db.deleteFrom('pipeline_runs').where('pipeline_id', '=', 770_001).execute();
+    await s.db.deleteFrom('configurations').where('hash', '=', 'h-new').execute();
+    await s.db.deleteFrom('projects').where('project_id', '=', 7701).execute();
+  });
+
   it('a project unchanged and seen within the minute is not written again; a change or an older row is', async () => {
     const s = store!;
     const project = { projectId: 4242, pathWithNamespace: 'acme/busy', tenant: 'acme', ciConfigPath: null };

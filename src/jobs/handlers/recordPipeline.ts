@@ -1,13 +1,7 @@
 import { parseDocument } from 'yaml';
 import { boundedMemo } from '../../boundedMemo.js';
 import type { Db } from '../../db/database.js';
-import {
-  getConfiguration,
-  insertConfiguration,
-  successfulConfigurations,
-  upsertProject,
-  upsertRun,
-} from '../../db/runs.js';
+import { type ConfigurationInput, getConfiguration, successfulConfigurations, upsertRun } from '../../db/runs.js';
 import type { RunJob } from '../../db/tables/core.js';
 import { sha256 } from '../../generation/generatePipeline.js';
 import { countGitLabCalls } from '../../gitlab/callBudget.js';
@@ -167,13 +161,6 @@ function parseConfiguration(text: string): ParsedConfiguration {
 export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Promise<RecordOutcome> {
   const log = deps.log.child({ pipeline_id: s.pipelineId, project: s.projectPath });
   const tenant = tenantOf(s.projectPath);
-  await upsertProject(deps.db, {
-    projectId: s.projectId,
-    pathWithNamespace: s.projectPath,
-    tenant,
-    ciConfigPath: s.ciConfigPath,
-  });
-
   const location = configLocation(s);
   const {
     result: [config, configSha256, dockerfile, stack, source],
@@ -185,6 +172,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
 
   let configHash: string | null = null;
   let configFacts: ConfigurationFacts | null = null;
+  let configuration: ConfigurationInput | null = null;
   if (config !== null) {
     // the hash of the file as committed, also when the cache handed out its masked text
     configHash = configSha256 ?? sha256(config);
@@ -192,7 +180,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
     configFacts = parsed.facts;
     const yamlError = parsed.yamlError;
     if (yamlError) log.warn({ config_hash: configHash.slice(0, 12) }, 'CI configuration is not valid YAML');
-    await insertConfiguration(deps.db, {
+    configuration = {
       hash: configHash,
       content: maskCredentials(config),
       dockerfile: dockerfile === null ? null : maskCredentials(dockerfile),
@@ -201,34 +189,41 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
       language,
       framework,
       projectPath: s.projectPath,
-    });
+    };
   } else {
     log.info({ config_path: location?.label ?? s.ciConfigPath }, 'no CI configuration file at the pipeline sha');
   }
 
   const failedJobs = failedJobsOf(s.jobs);
   const stagesCount = stagesPassed(s.jobs).length;
-  const { previousStatus } = await upsertRun(deps.db, {
-    pipelineId: s.pipelineId,
-    iid: s.iid,
-    projectId: s.projectId,
-    projectPath: s.projectPath,
-    tenant,
-    sha: s.sha,
-    ref: s.ref,
-    source: s.source,
-    status: s.status,
-    durationS: s.durationS,
-    queuedDurationS: s.queuedDurationS,
-    jobs: s.jobs,
-    failedJobs,
-    stagesCount,
-    configHash,
-    configPath: location?.label ?? s.ciConfigPath ?? '.gitlab-ci.yml',
-    language,
-    framework,
-    finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
-  });
+  const { previousStatus } = await upsertRun(
+    deps.db,
+    {
+      pipelineId: s.pipelineId,
+      iid: s.iid,
+      projectId: s.projectId,
+      projectPath: s.projectPath,
+      tenant,
+      sha: s.sha,
+      ref: s.ref,
+      source: s.source,
+      status: s.status,
+      durationS: s.durationS,
+      queuedDurationS: s.queuedDurationS,
+      jobs: s.jobs,
+      failedJobs,
+      stagesCount,
+      configHash,
+      configPath: location?.label ?? s.ciConfigPath ?? '.gitlab-ci.yml',
+      language,
+      framework,
+      finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
+    },
+    {
+      project: { projectId: s.projectId, pathWithNamespace: s.projectPath, tenant, ciConfigPath: s.ciConfigPath },
+      configuration,
+    },
+  );
 
   if (configHash) await syncVectors(deps, { s, configHash, language, framework, tenant, failedJobs, previousStatus });
 
