@@ -4,7 +4,8 @@
 // run, and a short soak. The service runs as `serve` against the fake GitLab (its own process, no
 // rate limit). Prints figures; asserts nothing.
 //   npm run bench:scale     (BENCH_RUNS=1000000, BENCH_JOBS=300, BENCH_SOAK_S=120, BENCH_SOAK_RATE=20,
-//                            BENCH_READS=40; DATABASE_URL of an empty database to use a server of your own)
+//                            BENCH_READS=40, BENCH_SOAK_WORKERS=0; DATABASE_URL of an empty database to use a
+//                            server of your own)
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,8 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 300);
 const SOAK_S = Number(process.env.BENCH_SOAK_S ?? 120);
 const SOAK_RATE = Number(process.env.BENCH_SOAK_RATE ?? 20);
 const READS = Number(process.env.BENCH_READS ?? 40);
+// the soak's service: `serve --workers N` when set (PostgreSQL's worker processes), one process otherwise
+const SOAK_WORKERS = Number(process.env.BENCH_SOAK_WORKERS ?? 0);
 const STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 const SECRET = 'bench-webhook-secret';
 const API = 'bench-api-token';
@@ -246,7 +249,15 @@ async function main() {
   for (const r of readFigures)
     console.log(`read ${r.name.padEnd(28)} HTTP ${r.status}  p50 ${r.p50.toFixed(1)} ms  p95 ${r.p95.toFixed(1)} ms`);
 
-  // soak: a steady rate through the same service, RSS of its process tree and the queue's age
+  // soak: a steady rate through the same service (or one with worker processes), RSS of its process
+  // tree and the queue's age
+  let soakService = { s, url };
+  if (SOAK_WORKERS > 0) {
+    s.child.kill('SIGTERM');
+    await s.exited;
+    const w = startChild([join(root, 'dist/cli.js'), 'serve', '--workers', String(SOAK_WORKERS)], env);
+    soakService = { s: w, url: await w.url };
+  }
   const soakStart = Date.now();
   const rss = [];
   const ages = [];
@@ -257,9 +268,9 @@ async function main() {
   for (let i = 0; Date.now() - soakStart < SOAK_S * 1000; i++) {
     const due = soakStart + (i * 1000) / SOAK_RATE;
     if (due > Date.now()) await sleep(due - Date.now());
-    inflight.push(deliver(url).then((r) => (r.status === 202 ? accepted++ : refused++)));
+    inflight.push(deliver(soakService.url).then((r) => (r.status === 202 ? accepted++ : refused++)));
     if (i % (SOAK_RATE * 5) === 0) {
-      rss.push(treeRssMb(s.child.pid));
+      rss.push(treeRssMb(soakService.s.child.pid));
       const [a] = await q(
         `select coalesce(extract(epoch from now() - min(run_at)), 0)::float8 as age from jobs where status = 'queued'`,
       );
@@ -270,10 +281,10 @@ async function main() {
   const t1 = Date.now();
   while ((await openJobs()) > 0 && Date.now() - t1 < 120_000) await sleep(500);
   const lost = accepted - ((await doneJobs()) - doneBefore);
-  s.child.kill('SIGTERM');
-  await s.exited;
+  soakService.s.child.kill('SIGTERM');
+  await soakService.s.exited;
   console.log(
-    `soak ${SOAK_S} s at ${SOAK_RATE}/s: ${accepted} accepted, ${refused} refused, ${lost} accepted but not done after 120 s; RSS (MB, every 5 s) ${rss.join(' ')}; oldest queued job (s) max ${Math.max(...ages).toFixed(1)}`,
+    `soak ${SOAK_S} s at ${SOAK_RATE}/s${SOAK_WORKERS ? ` (serve --workers ${SOAK_WORKERS})` : ''}: ${accepted} accepted, ${refused} refused, ${lost} accepted but not done after 120 s; RSS (MB, every 5 s) ${rss.join(' ')}; oldest queued job (s) max ${Math.max(...ages).toFixed(1)}`,
   );
 
   console.log(`\njob cost with ${added} runs / empty store: ${(fullCost / emptyCost).toFixed(2)}× (aim ≤ 1.20×)`);
