@@ -15,12 +15,10 @@ import { openTestStore, storeKinds } from '../support/db.js';
 
 const HASHES = ['h-a', 'h-b', 'h-c'];
 
-async function run(
-  store: Store,
-  pipelineId: number,
-  o: { hash: string; status: string; tenant?: string; lang?: string; jobs?: RunJob[] },
-) {
-  return upsertRun(store.db, {
+type RunOptions = { hash: string; status: string; tenant?: string; lang?: string; jobs?: RunJob[] };
+
+function runInput(pipelineId: number, o: RunOptions) {
+  return {
     pipelineId,
     iid: pipelineId,
     projectId: 1,
@@ -40,7 +38,11 @@ async function run(
     language: o.lang ?? 'go',
     framework: 'generic',
     finishedAt: new Date(),
-  });
+  };
+}
+
+async function run(store: Store, pipelineId: number, o: RunOptions) {
+  return upsertRun(store.db, runInput(pipelineId, o));
 }
 
 async function aggregate(store: Store) {
@@ -172,27 +174,7 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
 
   it('a run is written with its project and a new configuration in one statement, the reference checked', async () => {
     const s = store!;
-    const runOf = (hash: string) => ({
-      pipelineId: 770_001,
-      iid: 1,
-      projectId: 7701,
-      projectPath: 'acme/one-trip',
-      tenant: 'acme',
-      sha: 'b'.repeat(40),
-      ref: 'main',
-      source: 'push',
-      status: 'success',
-      durationS: 3,
-      queuedDurationS: 1,
-      jobs: [],
-      failedJobs: [],
-      stagesCount: 1,
-      configHash: hash,
-      configPath: '.gitlab-ci.yml',
-      language: 'go',
-      framework: 'generic',
-      finishedAt: new Date(),
-    });
+    const runOf = (hash: string) => runInput(770_001, { hash, status: 'success' });
     // without its configuration the reference refuses the run: the combined write below is not vacuous
     await expect(upsertRun(s.db, runOf('h-new'))).rejects.toThrow();
     const configuration = {
@@ -203,14 +185,14 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
       yamlError: null,
       language: 'go',
       framework: 'generic',
-      projectPath: 'acme/one-trip',
+      projectPath: 'acme/app',
     };
-    const project = { projectId: 7701, pathWithNamespace: 'acme/one-trip', tenant: 'acme', ciConfigPath: null };
+    const project = { projectId: 1, pathWithNamespace: 'acme/app', tenant: 'acme', ciConfigPath: null };
     expect(await upsertRun(s.db, runOf('h-new'), { project, configuration })).toEqual({ previousStatus: null });
     const stored = await s.db.selectFrom('configurations').selectAll().where('hash', '=', 'h-new').executeTakeFirst();
     expect(stored?.content).toBe(configuration.content);
-    const p = await s.db.selectFrom('projects').selectAll().where('project_id', '=', 7701).executeTakeFirst();
-    expect(p?.path_with_namespace).toBe('acme/one-trip');
+    const p = await s.db.selectFrom('projects').selectAll().where('project_id', '=', 1).executeTakeFirst();
+    expect(p?.path_with_namespace).toBe('acme/app');
     // again (a retry): the configuration's first write wins, the run reports what it replaced
     expect(
       await upsertRun(
@@ -227,7 +209,7 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     expect(again?.content).toBe(configuration.content);
     await s.db.deleteFrom('pipeline_runs').where('pipeline_id', '=', 770_001).execute();
     await s.db.deleteFrom('configurations').where('hash', '=', 'h-new').execute();
-    await s.db.deleteFrom('projects').where('project_id', '=', 7701).execute();
+    await s.db.deleteFrom('projects').where('project_id', '=', 1).execute();
   });
 
   it('a project unchanged and seen within the minute is not written again; a change or an older row is', async () => {
