@@ -262,13 +262,19 @@ async function main() {
   const rss = [];
   const ages = [];
   let accepted = 0;
-  let refused = 0;
+  // answers other than 202 by status (0: the connection failed before an answer)
+  const refused = new Map();
   const doneBefore = await doneJobs();
   const inflight = [];
   for (let i = 0; Date.now() - soakStart < SOAK_S * 1000; i++) {
     const due = soakStart + (i * 1000) / SOAK_RATE;
     if (due > Date.now()) await sleep(due - Date.now());
-    inflight.push(deliver(soakService.url).then((r) => (r.status === 202 ? accepted++ : refused++)));
+    inflight.push(
+      deliver(soakService.url).then((r) => {
+        if (r.status === 202) accepted++;
+        else refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+      }),
+    );
     if (i % (SOAK_RATE * 5) === 0) {
       rss.push(treeRssMb(soakService.s.child.pid));
       const [a] = await q(
@@ -284,7 +290,7 @@ async function main() {
   soakService.s.child.kill('SIGTERM');
   await soakService.s.exited;
   console.log(
-    `soak ${SOAK_S} s at ${SOAK_RATE}/s${SOAK_WORKERS ? ` (serve --workers ${SOAK_WORKERS})` : ''}: ${accepted} accepted, ${refused} refused, ${lost} accepted but not done after 120 s; RSS (MB, every 5 s) ${rss.join(' ')}; oldest queued job (s) max ${Math.max(...ages).toFixed(1)}`,
+    `soak ${SOAK_S} s at ${SOAK_RATE}/s${SOAK_WORKERS ? ` (serve --workers ${SOAK_WORKERS})` : ''}: ${accepted} accepted, ${[...refused.values()].reduce((a, b) => a + b, 0)} not accepted${refused.size ? ` (${[...refused].map(([st, n]) => `${n}× ${st === 0 ? 'connection error' : `HTTP ${st}`}`).join(', ')})` : ''}, ${lost} accepted but not done after 120 s; RSS (MB, every 5 s) ${rss.join(' ')}; oldest queued job (s) max ${Math.max(...ages).toFixed(1)}`,
   );
 
   console.log(`\njob cost with ${added} runs / empty store: ${(fullCost / emptyCost).toFixed(2)}× (aim ≤ 1.20×)`);
