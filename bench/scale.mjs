@@ -262,7 +262,7 @@ async function main() {
   const rss = [];
   const ages = [];
   let accepted = 0;
-  // answers other than 202 by status (0: the connection failed before an answer)
+  // answers other than 202, by HTTP status or the connection's error code
   const refused = new Map();
   const doneBefore = await doneJobs();
   const inflight = [];
@@ -272,7 +272,10 @@ async function main() {
     inflight.push(
       deliver(soakService.url).then((r) => {
         if (r.status === 202) accepted++;
-        else refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+        else {
+          const why = r.status === 0 ? `connection error ${r.code ?? ''}`.trim() : `HTTP ${r.status}`;
+          refused.set(why, (refused.get(why) ?? 0) + 1);
+        }
       }),
     );
     if (i % (SOAK_RATE * 5) === 0) {
@@ -290,7 +293,7 @@ async function main() {
   soakService.s.child.kill('SIGTERM');
   await soakService.s.exited;
   console.log(
-    `soak ${SOAK_S} s at ${SOAK_RATE}/s${SOAK_WORKERS ? ` (serve --workers ${SOAK_WORKERS})` : ''}: ${accepted} accepted, ${[...refused.values()].reduce((a, b) => a + b, 0)} not accepted${refused.size ? ` (${[...refused].map(([st, n]) => `${n}× ${st === 0 ? 'connection error' : `HTTP ${st}`}`).join(', ')})` : ''}, ${lost} accepted but not done after 120 s; RSS (MB, every 5 s) ${rss.join(' ')}; oldest queued job (s) max ${Math.max(...ages).toFixed(1)}`,
+    `soak ${SOAK_S} s at ${SOAK_RATE}/s${SOAK_WORKERS ? ` (serve --workers ${SOAK_WORKERS})` : ''}: ${accepted} accepted, ${[...refused.values()].reduce((a, b) => a + b, 0)} not accepted${refused.size ? ` (${[...refused].map(([why, n]) => `${n}× ${why}`).join(', ')})` : ''}, ${lost} accepted but not done after 120 s; RSS (MB, every 5 s) ${rss.join(' ')}; oldest queued job (s) max ${Math.max(...ages).toFixed(1)}`,
   );
 
   console.log(`\njob cost with ${added} runs / empty store: ${(fullCost / emptyCost).toFixed(2)}× (aim ≤ 1.20×)`);

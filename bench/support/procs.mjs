@@ -100,7 +100,9 @@ export function post(agent, url, body, headers) {
         res.on('end', () => resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
       },
     );
-    req.on('error', () => resolve({ status: 0, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    req.on('error', (err) =>
+      resolve({ status: 0, code: err.code, ms: Number(process.hrtime.bigint() - started) / 1e6 }),
+    );
     req.end(body);
   });
 }
