@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { RepositoryFacts, RepositoryFactsStore } from '../repo/RepositoryFacts.js';
+import { BoundedCache } from '../boundedMemo.js';
+import type { CachedBlob, RepositoryFacts, RepositoryFactsStore } from '../repo/RepositoryFacts.js';
 import type { Db } from './database.js';
 
 function parseList<T>(text: string): T[] {
@@ -11,10 +12,43 @@ function parseList<T>(text: string): T[] {
   }
 }
 
-/** The repository facts cache on the service's database (migration 0008). */
+/** Commits and blobs this process keeps after reading or writing them (see repositoryFactsStore). */
+const KEPT_COMMITS = 64;
+const KEPT_BLOBS = 256;
+/** a commit's facts with more tree entries than this are not kept in the process (a listing of a monorepo) */
+const MAX_KEPT_ENTRIES = 5000;
+/** larger file texts are not kept in the process */
+const MAX_KEPT_BLOB_CHARS = 64 * 1024;
+
+/**
+ * The repository facts cache on the service's database (migration 0008), with the commits and blobs
+ * this process last read or wrote kept in memory as well: both are immutable (a commit's tree, a file
+ * by its git blob id), so the pipelines of one commit, and the next commits that leave the configuration
+ * unchanged, read them without a statement. Only what the store learns later about a commit (more read
+ * paths, a stack) can be newer in the database, and this process writes what it learns through here.
+ */
 export function repositoryFactsStore(db: Db): RepositoryFactsStore {
+  const commits = new BoundedCache<RepositoryFacts>(KEPT_COMMITS);
+  const blobCache = new BoundedCache<CachedBlob>(KEPT_BLOBS);
+  // shared by every reader of the commit in this process: frozen, so none can change another's
+  const keepCommit = (projectId: number, sha: string, facts: RepositoryFacts) => {
+    if (!facts.stack || facts.entries.length > MAX_KEPT_ENTRIES) return;
+    commits.set(
+      `${projectId}@${sha}`,
+      Object.freeze({
+        entries: Object.freeze([...facts.entries]) as Array<[string, string]>,
+        readPaths: Object.freeze([...facts.readPaths]) as string[],
+        stack: Object.freeze({ ...facts.stack }),
+      }),
+    );
+  };
+  const keepBlob = (id: string, blob: CachedBlob) => {
+    if (blob.text.length <= MAX_KEPT_BLOB_CHARS) blobCache.set(id, blob);
+  };
   return {
     async facts(projectId, sha) {
+      const kept = commits.get(`${projectId}@${sha}`);
+      if (kept) return kept;
       const row = await db
         .selectFrom('repository_facts')
         .select(['entries', 'read_paths', 'language', 'framework'])
@@ -22,12 +56,14 @@ export function repositoryFactsStore(db: Db): RepositoryFactsStore {
         .where('sha', '=', sha)
         .executeTakeFirst();
       if (!row) return null;
-      return {
+      const facts: RepositoryFacts = {
         entries: parseList<[string, string]>(row.entries),
         readPaths: parseList<string>(row.read_paths),
         stack:
           row.language !== null && row.framework !== null ? { language: row.language, framework: row.framework } : null,
-      } satisfies RepositoryFacts;
+      };
+      keepCommit(projectId, sha, facts);
+      return facts;
     },
 
     async latestReadPaths(projectId) {
@@ -42,14 +78,25 @@ export function repositoryFactsStore(db: Db): RepositoryFactsStore {
     },
 
     async blobs(blobIds) {
-      const ids = [...new Set(blobIds)];
-      if (!ids.length) return new Map();
+      const found = new Map<string, CachedBlob>();
+      const missing: string[] = [];
+      for (const id of new Set(blobIds)) {
+        const kept = blobCache.get(id);
+        if (kept) found.set(id, kept);
+        else missing.push(id);
+      }
+      if (!missing.length) return found;
       const rows = await db
         .selectFrom('repository_blobs')
         .select(['blob_id', 'content', 'sha256'])
-        .where('blob_id', 'in', ids)
+        .where('blob_id', 'in', missing)
         .execute();
-      return new Map(rows.map((r) => [r.blob_id, { text: r.content, sha256: r.sha256 }]));
+      for (const r of rows) {
+        const blob = { text: r.content, sha256: r.sha256 };
+        keepBlob(r.blob_id, blob);
+        found.set(r.blob_id, blob);
+      }
+      return found;
     },
 
     async save(projectId, sha, facts, newBlobs) {
@@ -79,6 +126,8 @@ export function repositoryFactsStore(db: Db): RepositoryFactsStore {
           }),
         )
         .execute();
+      for (const [id, blob] of newBlobs) keepBlob(id, blob);
+      keepCommit(projectId, sha, facts);
     },
   };
 }
