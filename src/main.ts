@@ -410,7 +410,9 @@ function jobHandlers(
     facts: repositoryFactsStore(store.db),
     budget,
   };
-  const proposalOutcome = async (s: PipelineSnapshot) => {
+  const proposalOutcome = async (s: PipelineSnapshot, _ctx: unknown, recorded: { proposalCommit: boolean }) => {
+    // the run's record said whether a proposal names this commit: most pipelines need no lookup
+    if (!recorded.proposalCommit) return;
     await handleProposalOutcome(
       {
         projectId: s.projectId,

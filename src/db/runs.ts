@@ -126,16 +126,16 @@ export interface RunRow extends RunInput {
 }
 
 /**
- * One row per pipeline: a retried pipeline (same id) updates it. Returns the status it had before, null
- * when this is the first record. `also` writes the run's project and configuration in the same statement
- * (data-modifying CTEs; the configuration reference is checked at the statement's end): one round trip
- * per pipeline instead of three.
+ * One row per pipeline: a retried pipeline (same id) updates it. Returns the status it had before (null
+ * when this is the first record) and whether a proposal names the run's commit. `also` writes the run's
+ * project and configuration in the same statement (data-modifying CTEs; the configuration reference is
+ * checked at the statement's end): one round trip per pipeline instead of three.
  */
 export async function upsertRun(
   db: Db,
   r: RunInput,
   also: { project?: ProjectRow; configuration?: ConfigurationInput | null } = {},
-): Promise<{ previousStatus: string | null }> {
+): Promise<{ previousStatus: string | null; proposalCommit: boolean }> {
   const values = {
     iid: r.iid,
     project_id: r.projectId,
@@ -170,9 +170,21 @@ export async function upsertRun(
     .insertInto('pipeline_runs')
     .values({ pipeline_id: r.pipelineId, ...values })
     .onConflict((oc) => oc.column('pipeline_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
-    .returning((eb) => eb.selectFrom('before').select('status').as('previous_status'))
+    .returning((eb) => [
+      eb.selectFrom('before').select('status').as('previous_status'),
+      // whether a proposal of ours is this commit: its outcome is then due (saves a lookup per pipeline)
+      eb
+        .exists(
+          eb
+            .selectFrom('proposals')
+            .select(sql<number>`1`.as('one'))
+            .where('proposals.project_id', '=', r.projectId)
+            .where('proposals.commit_sha', '=', r.sha),
+        )
+        .as('proposal_commit'),
+    ])
     .executeTakeFirstOrThrow();
-  return { previousStatus: row.previous_status ?? null };
+  return { previousStatus: row.previous_status ?? null, proposalCommit: row.proposal_commit === true };
 }
 
 function toRunRow(r: Selectable<PipelineRunsTable>): RunRow {

@@ -87,12 +87,30 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     await store.db.deleteFrom('pipeline_runs').execute();
   });
 
-  it('an upsert says what the row it replaced had as status, in one statement', async (t) => {
+  it('an upsert says what the row it replaced had as status, and whether a proposal is its commit, in one statement', async (t) => {
     if (!store) return t.skip();
     const id = 990_001;
-    expect(await run(store, id, { hash: 'h-a', status: 'success' })).toEqual({ previousStatus: null });
-    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toEqual({ previousStatus: 'success' });
-    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toEqual({ previousStatus: 'failed' });
+    expect(await run(store, id, { hash: 'h-a', status: 'success' })).toEqual({
+      previousStatus: null,
+      proposalCommit: false,
+    });
+    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toMatchObject({ previousStatus: 'success' });
+    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toMatchObject({ previousStatus: 'failed' });
+    // a proposal of ours on this commit: the same statement says so (its outcome note is then due)
+    const conversation = await sql<{ id: number }>`
+      insert into conversations (project_id, project_path, mr_iid) values (1, 'acme/app', 5) returning id`.execute(
+      store.db,
+    );
+    await sql`
+      insert into proposals (conversation_id, project_id, mr_iid, number, status, language, framework, source, config, hash, branch, commit_sha)
+      values (${conversation.rows[0]!.id}, 1, 5, 1, 'committed', 'go', 'generic', 'default', 'x', 'h-a', 'feature', ${'a'.repeat(40)})`.execute(
+      store.db,
+    );
+    expect(await run(store, id, { hash: 'h-a', status: 'failed' })).toEqual({
+      previousStatus: 'failed',
+      proposalCommit: true,
+    });
+    await sql`delete from conversations`.execute(store.db);
     const row = await store.db
       .selectFrom('pipeline_runs')
       .select('status')
@@ -188,7 +206,7 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
       projectPath: 'acme/app',
     };
     const project = { projectId: 1, pathWithNamespace: 'acme/app', tenant: 'acme', ciConfigPath: null };
-    expect(await upsertRun(s.db, runOf('h-new'), { project, configuration })).toEqual({ previousStatus: null });
+    expect(await upsertRun(s.db, runOf('h-new'), { project, configuration })).toMatchObject({ previousStatus: null });
     const stored = await s.db.selectFrom('configurations').selectAll().where('hash', '=', 'h-new').executeTakeFirst();
     expect(stored?.content).toBe(configuration.content);
     const p = await s.db.selectFrom('projects').selectAll().where('project_id', '=', 1).executeTakeFirst();
@@ -200,7 +218,7 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
         { ...runOf('h-new'), status: 'failed' },
         { project, configuration: { ...configuration, content: '# other\n' } },
       ),
-    ).toEqual({ previousStatus: 'success' });
+    ).toMatchObject({ previousStatus: 'success' });
     const again = await s.db
       .selectFrom('configurations')
       .select('content')

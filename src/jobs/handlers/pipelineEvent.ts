@@ -3,7 +3,7 @@ import { countGitLabCalls } from '../../gitlab/callBudget.js';
 import { type PipelineEventPayload, type PipelineSnapshot, TERMINAL_STATUSES } from '../../webhooks/events.js';
 import type { JobContext, JobHandler } from '../Worker.js';
 import { fetchSnapshot } from './pipelineSnapshot.js';
-import { type RecordDeps, recordPipeline } from './recordPipeline.js';
+import { type RecordDeps, type RecordOutcome, recordPipeline } from './recordPipeline.js';
 
 const payloadSchema = z.union([
   z.object({ source: z.literal('webhook'), snapshot: z.custom<PipelineSnapshot>((v) => !!v && typeof v === 'object') }),
@@ -13,7 +13,7 @@ const payloadSchema = z.union([
 /** `afterRecord` runs once the run is recorded (and handed to the learner): the proposal outcome notes. */
 export function pipelineEventHandler(
   deps: RecordDeps,
-  afterRecord?: (snapshot: PipelineSnapshot, ctx: JobContext) => Promise<void>,
+  afterRecord?: (snapshot: PipelineSnapshot, ctx: JobContext, recorded: RecordOutcome) => Promise<void>,
 ): JobHandler {
   return async (raw: unknown, ctx: JobContext) => {
     const payload = payloadSchema.parse(raw) as PipelineEventPayload;
@@ -27,7 +27,7 @@ export function pipelineEventHandler(
         return null;
       }
       const recorded = await recordPipeline({ ...deps, log: ctx.log }, snapshot);
-      await afterRecord?.(snapshot, ctx);
+      await afterRecord?.(snapshot, ctx, recorded);
       return recorded;
     });
     if (!outcome) return;

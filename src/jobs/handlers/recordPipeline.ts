@@ -92,6 +92,8 @@ export interface RecordOutcome {
   framework: string;
   previousStatus: string | null;
   facts: FactsCost;
+  /** a proposal names this pipeline's commit (its outcome note is then due) */
+  proposalCommit: boolean;
 }
 
 /**
@@ -196,7 +198,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
 
   const failedJobs = failedJobsOf(s.jobs);
   const stagesCount = stagesPassed(s.jobs).length;
-  const { previousStatus } = await upsertRun(
+  const { previousStatus, proposalCommit } = await upsertRun(
     deps.db,
     {
       pipelineId: s.pipelineId,
@@ -261,6 +263,7 @@ export async function recordPipeline(deps: RecordDeps, s: PipelineSnapshot): Pro
     framework,
     previousStatus,
     facts,
+    proposalCommit,
   };
 }
 
