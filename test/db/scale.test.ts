@@ -15,6 +15,19 @@ import { openTestStore, storeKinds } from '../support/db.js';
 
 const HASHES = ['h-a', 'h-b', 'h-c'];
 
+function configurationInput(hash: string, content = `# ${hash}\n`) {
+  return {
+    hash,
+    content,
+    dockerfile: null,
+    validYaml: true,
+    yamlError: null,
+    language: 'go',
+    framework: 'generic',
+    projectPath: 'acme/app',
+  };
+}
+
 type RunOptions = { hash: string; status: string; tenant?: string; lang?: string; jobs?: RunJob[] };
 
 function runInput(pipelineId: number, o: RunOptions) {
@@ -65,18 +78,7 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
   beforeAll(async () => {
     store = await openTestStore(kind);
     if (!store) return;
-    for (const hash of HASHES) {
-      await insertConfiguration(store.db, {
-        hash,
-        content: `# ${hash}\n`,
-        dockerfile: null,
-        validYaml: true,
-        yamlError: null,
-        language: 'go',
-        framework: 'generic',
-        projectPath: 'acme/app',
-      });
-    }
+    for (const hash of HASHES) await insertConfiguration(store.db, configurationInput(hash));
   });
   afterAll(async () => {
     await store?.close();
@@ -195,16 +197,7 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     const runOf = (hash: string) => runInput(770_001, { hash, status: 'success' });
     // without its configuration the reference refuses the run: the combined write below is not vacuous
     await expect(upsertRun(s.db, runOf('h-new'))).rejects.toThrow();
-    const configuration = {
-      hash: 'h-new',
-      content: 'test:\n  script: [go test ./...]\n',
-      dockerfile: null,
-      validYaml: true,
-      yamlError: null,
-      language: 'go',
-      framework: 'generic',
-      projectPath: 'acme/app',
-    };
+    const configuration = configurationInput('h-new', 'test:\n  script: [go test ./...]\n');
     const project = { projectId: 1, pathWithNamespace: 'acme/app', tenant: 'acme', ciConfigPath: null };
     expect(await upsertRun(s.db, runOf('h-new'), { project, configuration })).toMatchObject({ previousStatus: null });
     const stored = await s.db.selectFrom('configurations').selectAll().where('hash', '=', 'h-new').executeTakeFirst();
