@@ -142,7 +142,7 @@ function parseConfiguration(text: string): ParsedConfiguration {
   return parsedConfiguration(sha256(text), () => {
     const doc = parseDocument(text);
     const yamlError = doc.errors[0]?.message ?? null;
-    const facts = configurationFacts(yamlError ? null : doc.toJS());
+    const facts = configurationFacts(doc.errors.length ? null : doc.toJS());
     // shared by every pipeline of this configuration: frozen, so a caller cannot change another's
     return Object.freeze({
       yamlError,
