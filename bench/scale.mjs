@@ -77,7 +77,7 @@ async function main() {
   };
   const doneJobs = async () =>
     Number((await q(`select count(*)::int n from jobs where status = 'done' and kind <> 'bench'`))[0].n);
-  // polled while jobs run: queued and running jobs only (the partial index jobs_open), never a count
+  // polled while jobs run: queued and running jobs only (their partial indexes), never a count
   // over the million finished jobs, which would cost the database more than the jobs being measured
   const openJobs = async () =>
     Number((await q(`select count(*)::int n from jobs where status in ('queued', 'running')`))[0].n);

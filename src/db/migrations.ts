@@ -8,6 +8,7 @@ import * as scale from './migrations/0006_scale.js';
 import * as chatSessions from './migrations/0007_chat_sessions.js';
 import * as gitlabBudget from './migrations/0008_gitlab_budget.js';
 import * as learningReads from './migrations/0009_learning_reads.js';
+import * as claimJobs from './migrations/0010_claim_jobs.js';
 
 /** Hand-listed and frozen in time: append, never edit a released one. Names sort in apply order. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_chat_sessions': chatSessions,
   '0008_gitlab_budget': gitlabBudget,
   '0009_learning_reads': learningReads,
+  '0010_claim_jobs': claimJobs,
 };

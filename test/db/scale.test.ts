@@ -274,6 +274,58 @@ describe.each(storeKinds)('scale storage on %s', (kind) => {
     expect(jobs.filter((j) => j.status === 'done').map((j) => j.id)).toEqual(ids.slice(0, 5));
     expect(jobs.filter((j) => j.status === 'running').map((j) => j.id)).toEqual(ids.slice(5));
   });
+
+  it('a claim reads about as many jobs as it claims, however long the queue, expired leases first by age', async () => {
+    const s = store!;
+    // history: finished jobs, which the table's statistics were last taken on (as on a service that
+    // was idle until a burst came); then a backlog the statistics do not know of yet
+    await sql`insert into jobs (kind, payload, status, max_attempts, run_at, finished_at)
+              select 'k', '{}'::jsonb, 'done', 3, now() - interval '2 days', now() - interval '1 day'
+              from generate_series(1, 20000)`.execute(s.db);
+    await sql`analyze jobs`.execute(s.db);
+    await sql`insert into jobs (kind, payload, status, max_attempts, run_at)
+              select 'k', '{}'::jsonb, 'queued', 3, now() - interval '1 hour' + make_interval(secs => g)
+              from generate_series(1, 5000) g`.execute(s.db);
+    // a worker died holding the oldest job (its lease ran out); another runs one whose lease holds
+    const [expired] = await sql<{ id: string }>`
+      insert into jobs (kind, payload, status, max_attempts, run_at, locked_by, locked_until, attempts)
+      values ('k', '{}'::jsonb, 'running', 3, now() - interval '2 hours', 'dead', now() - interval '1 minute', 1),
+             ('k', '{}'::jsonb, 'running', 3, now() - interval '3 hours', 'alive', now() + interval '1 hour', 1)
+      returning id`
+      .execute(s.db)
+      .then((r) => r.rows.map((row) => Number(row.id)));
+    const options = { workerId: 'w', kinds: ['k'], leaseMs: 60_000, limit: 5 };
+    const oldestQueued = await s.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', 'queued')
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(4)
+      .execute()
+      .then((rows) => rows.map((r) => Number(r.id)));
+
+    // the rows the claim's scans read from jobs (this transaction's own counters): a few per claimed
+    // job, not the queue; with a plan chosen by the stale statistics it read all 5,000
+    const { claimed, read } = await s.db.transaction().execute(async (tx) => {
+      // the backend's counters not yet flushed to the statistics: read before and after, in one transaction
+      const counter = async () => {
+        const r = await sql<{ read: string }>`
+          select (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text as read
+          from pg_stat_xact_user_tables where relname = 'jobs'`.execute(tx);
+        return Number(r.rows[0]?.read ?? 0);
+      };
+      const before = await counter();
+      const claimed = await claimJobs(tx, options);
+      return { claimed, read: (await counter()) - before };
+    });
+    expect(claimed).toHaveLength(options.limit);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThanOrEqual(4 * options.limit);
+
+    // and it claimed the expired lease (the oldest due job) and the four oldest queued jobs
+    expect(claimed.map((j) => j.id)).toEqual([...oldestQueued, expired].sort((x, y) => x! - y!));
+  });
 });
 
 describe('intake priority on the embedded store', () => {
