@@ -48,10 +48,18 @@ export interface OpenOptions {
  * postgres.js JSON-encodes strings bound to json/jsonb and returns int8 as strings; PGlite does
  * neither. These types make both drivers behave alike (node-stack.md §10.6–7).
  */
-function postgresJsOptions(max: number, asyncCommit = false): postgres.Options<Record<string, postgres.PostgresType>> {
+function postgresJsOptions(
+  max: number,
+  asyncCommit: boolean,
+  prepared: boolean,
+): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max,
-    ...(asyncCommit ? { connection: { synchronous_commit: 'off' } } : {}),
+    connection: {
+      ...(asyncCommit ? { synchronous_commit: 'off' } : {}),
+      // prepared statements keep being planned with their parameters' values, as unnamed ones were
+      ...(prepared ? { plan_cache_mode: 'force_custom_plan' } : {}),
+    },
     onnotice: () => {},
     connect_timeout: 10,
     transform: { undefined: null },
@@ -82,8 +90,23 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Statements run as named prepared statements unless the URL says `prepare=false` (postgres.js's own
+ * option; PgBouncer in transaction pooling before 1.21 needs it). Through Kysely, postgres.js prepared
+ * nothing: every statement with parameters took two round trips (parse and describe, then bind and
+ * execute) and was parsed again each time. Prepared, it takes one after its first run on a connection.
+ */
+function preparedStatements(url: string): boolean {
+  try {
+    return !/^(false|disable)$/i.test(new URL(url).searchParams.get('prepare') ?? '');
+  } catch {
+    return true;
+  }
+}
+
 export function openPostgres(url: string, maxConnections = 10, asyncCommit = false): Store {
-  const pool = resilientClient(() => postgres(url, postgresJsOptions(maxConnections, asyncCommit)));
+  const prepared = preparedStatements(url);
+  const pool = resilientClient(() => postgres(url, postgresJsOptions(maxConnections, asyncCommit, prepared)));
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: pool.sql }) });
   return {
     db,
@@ -92,6 +115,24 @@ export function openPostgres(url: string, maxConnections = 10, asyncCommit = fal
     close: () => db.destroy(),
     setQueryTimeout: pool.setTimeout,
     resetConnections: pool.reset,
+  };
+}
+
+/**
+ * Distinct statement texts a pool prepares at most: each connection keeps every statement it prepared
+ * (and so does its server process), and texts vary with the length of `in (…)` lists and multi-row
+ * inserts. The service's hot statements are far fewer; texts past the bound run unprepared.
+ */
+const MAX_PREPARED_TEXTS = 500;
+
+/** The first `max` distinct texts asked about are admitted, and stay admitted; no other is. */
+export function boundedStatementSet(max: number): (text: string) => boolean {
+  const admitted = new Set<string>();
+  return (text) => {
+    if (admitted.has(text)) return true;
+    if (admitted.size >= max) return false;
+    admitted.add(text);
+    return true;
   };
 }
 
@@ -114,6 +155,7 @@ export class QueryTimeoutError extends Error {
  */
 function resilientClient(open: () => postgres.Sql) {
   let current = open();
+  const prepare = boundedStatementSet(MAX_PREPARED_TEXTS);
   let timeoutMs: number | null = null;
   const reset = () => {
     const old = current;
@@ -137,7 +179,8 @@ function resilientClient(open: () => postgres.Sql) {
       async reserve() {
         const reserved = await limited(current.reserve());
         return {
-          unsafe: (text: string, params: unknown[]) => limited(reserved.unsafe(text, params as never[])),
+          unsafe: (text: string, params: unknown[]) =>
+            limited(reserved.unsafe(text, params as never[], { prepare: params.length > 0 && prepare(text) })),
           release: () => reserved.release(),
         };
       },

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/db/DataDirLock.js';
-import { databaseReady, migrateToLatest, openDatabase, openPostgres } from '../../src/db/openDatabase.js';
+import {
+  boundedStatementSet,
+  databaseReady,
+  migrateToLatest,
+  openDatabase,
+  openPostgres,
+} from '../../src/db/openDatabase.js';
 import { createTestDatabase } from '../support/db.js';
 
 const dirs: string[] = [];
@@ -76,5 +82,40 @@ describe('PostgreSQL through postgres.js', () => {
     );
     expect(r.rows[0]).toEqual({ doc: { a: 'x' }, n: 5, c: 1 });
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('prepares a statement once per connection (one round trip after its first run), unless the URL says prepare=false', async () => {
+    const url = await createTestDatabase();
+    if (!url) return;
+    const preparedOn = async (u: string) => {
+      const store = openPostgres(u);
+      try {
+        // a transaction keeps one connection, whose own prepared statements the view lists
+        return await store.db.transaction().execute(async (tx) => {
+          for (let i = 0; i < 3; i++) await sql`select ${i}::int + 1 as n`.execute(tx);
+          const r = await sql<{ n: number }>`
+            select count(*)::int as n from pg_prepared_statements where statement like 'select $1::int + 1%'`.execute(
+            tx,
+          );
+          return Number(r.rows[0]!.n);
+        });
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await preparedOn(url)).toBe(1);
+    expect(await preparedOn(`${url}${url.includes('?') ? '&' : '?'}prepare=false`)).toBe(0);
+  });
+
+  it('prepares at most a bounded number of distinct statement texts, the first ones it meets', () => {
+    const admit = boundedStatementSet(2);
+    expect([admit('a'), admit('b'), admit('c'), admit('a'), admit('b'), admit('c')]).toEqual([
+      true,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
   });
 });
