@@ -103,10 +103,7 @@ function claimStatement(o: ClaimOptions) {
 }
 
 /** Claims one due job (see `claimJobs`). */
-export async function claimJob(
-  db: Db,
-  options: { workerId: string; kinds: string[]; leaseMs: number },
-): Promise<ClaimedJob | null> {
+export async function claimJob(db: Db, options: Omit<ClaimOptions, 'limit'>): Promise<ClaimedJob | null> {
   return (await claimJobs(db, { ...options, limit: 1 }))[0] ?? null;
 }
 
